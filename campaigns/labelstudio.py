@@ -1,0 +1,196 @@
+"""The only module that talks to Label Studio (through its SDK).
+
+Imports are idempotent: each task carries a stable ``campaign_key`` (campaign id + request id);
+before importing, the keys already in the project are read back, so a push retried after a
+crash or a timeout imports exactly the missing tasks. Label Studio imports each batch in one
+database transaction, so a batch is in the project whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import httpx
+from label_studio_sdk import LabelStudio
+from label_studio_sdk.core.api_error import ApiError
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from campaigns.config import Settings
+from campaigns.errors import (
+    ConfigurationError,
+    InputFormatError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
+
+KEY_FIELD = "campaign_key"
+_TRANSIENT = (httpx.TransportError, ConnectionError)
+
+
+class LabelStudioGateway:
+    """A thin, typed facade over the SDK for what campaigns need."""
+
+    def __init__(self, url: str, token: str, timeout: float = 120.0) -> None:
+        self.url = url.rstrip("/")
+        self.client = LabelStudio(base_url=self.url, api_key=token, timeout=timeout)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LabelStudioGateway:
+        if settings.label_studio_token is None:
+            raise ConfigurationError(
+                "No Label Studio token configured.",
+                "Set CAMPAIGNS_LABEL_STUDIO_TOKEN (Label Studio: Account & Settings > "
+                "Access Token).",
+            )
+        return cls(
+            settings.label_studio_url,
+            settings.label_studio_token.get_secret_value(),
+            settings.label_studio_timeout,
+        )
+
+    # -- errors ----------------------------------------------------------------------------
+    def _unavailable(self, err: Exception) -> ServiceUnavailableError:
+        return ServiceUnavailableError(
+            f"Cannot reach Label Studio at {self.url}: {type(err).__name__}.",
+            "Start it or fix CAMPAIGNS_LABEL_STUDIO_URL.",
+        )
+
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return _with_retries(fn)(*args, **kwargs)
+        except _TRANSIENT as err:
+            raise self._unavailable(err) from err
+        except ApiError as err:
+            if err.status_code == 401:
+                raise ConfigurationError(
+                    "Label Studio refused the token (401).",
+                    "Check CAMPAIGNS_LABEL_STUDIO_TOKEN; legacy tokens must be enabled "
+                    "(Organization > API tokens settings).",
+                ) from err
+            if err.status_code == 404:
+                raise NotFoundError(f"Label Studio answered 404: {err.body}") from err
+            if err.status_code == 400:
+                body = err.body if isinstance(err.body, dict) else {}
+                detail = body.get("validation_errors") or body.get("detail") or err.body
+                raise InputFormatError(f"Label Studio rejected the request: {detail}") from err
+            raise ServiceUnavailableError(
+                f"Label Studio answered {err.status_code}.",
+                "Look at the Label Studio server log, then retry.",
+            ) from err
+
+    def check(self) -> str:
+        """Return the server version; raises a clear error if unreachable or unauthorised."""
+        self._call(self.client.users.whoami)
+        try:
+            version = httpx.get(f"{self.url}/api/version", timeout=10).json()
+            return str(version.get("release", "unknown"))
+        except (httpx.HTTPError, ValueError):
+            return "unknown"
+
+    # -- projects --------------------------------------------------------------------------
+    def create_project(
+        self, title: str, label_config: str, *, description: str = "", overlap: int = 1
+    ) -> int:
+        project = self._call(
+            self.client.projects.create,
+            title=title[:50],
+            description=description,
+            label_config=label_config,
+            maximum_annotations=overlap,
+            show_skip_button=True,
+            enable_empty_annotation=False,
+        )
+        return int(project.id)
+
+    def project_url(self, project_id: int) -> str:
+        return f"{self.url}/projects/{project_id}/data"
+
+    def task_count(self, project_id: int) -> int:
+        project = self._call(self.client.projects.get, id=project_id)
+        return int(project.task_number or 0)
+
+    # -- tasks -----------------------------------------------------------------------------
+    def existing_keys(self, project_id: int) -> set[str]:
+        """The ``campaign_key`` of every task already in the project."""
+        keys: set[str] = set()
+        if self.task_count(project_id) == 0:
+            return keys
+        pager = self._call(
+            self.client.tasks.list, project=project_id, page_size=1000, fields="task_only"
+        )
+        for task in pager:
+            key = (task.data or {}).get(KEY_FIELD)
+            if key is not None:
+                keys.add(str(key))
+        return keys
+
+    def import_tasks(
+        self,
+        project_id: int,
+        tasks: Sequence[dict[str, Any]],
+        *,
+        batch_size: int = 1000,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> int:
+        """Import the tasks whose key is not yet in the project. Returns how many were new."""
+        present = self.existing_keys(project_id)
+        missing = [t for t in tasks if str(t["data"][KEY_FIELD]) not in present]
+        for batch in _batches(missing, batch_size):
+            self._call(
+                self.client.projects.import_tasks,
+                id=project_id,
+                request=batch,
+                commit_to_project=True,
+                return_task_ids=False,
+            )
+            if on_batch:
+                on_batch(len(batch))
+        return len(missing)
+
+    # -- annotations -----------------------------------------------------------------------
+    def export_annotated_tasks(self, project_id: int, poll_seconds: float = 0.5) -> list[dict]:
+        """A snapshot export of the annotated tasks only (with their annotations)."""
+        export = self._call(
+            self.client.projects.exports.create,
+            id=project_id,
+            title="annotation-campaigns",
+            task_filter_options={"annotated": "only"},
+        )
+        deadline = time.monotonic() + 600
+        while True:
+            current = self._call(
+                self.client.projects.exports.get, id=project_id, export_pk=export.id
+            )
+            if current.status == "completed":
+                break
+            if current.status == "failed" or time.monotonic() > deadline:
+                raise ServiceUnavailableError(
+                    f"Label Studio export {export.id} of project {project_id} {current.status}.",
+                    "Look at the Label Studio server log, then retry.",
+                )
+            time.sleep(poll_seconds)
+        chunks = self._call(
+            self.client.projects.exports.download,
+            id=project_id,
+            export_pk=export.id,
+            export_type="JSON",
+        )
+        payload = b"".join(chunks)
+        return list(json.loads(payload)) if payload else []
+
+
+def _with_retries(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return retry(
+        retry=retry_if_exception_type(_TRANSIENT),
+        stop=stop_after_attempt(3),
+        wait=wait_exponential(multiplier=0.5, max=4),
+        reraise=True,
+    )(fn)
+
+
+def _batches(items: Sequence[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])

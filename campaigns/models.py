@@ -1,0 +1,71 @@
+"""Campaign state: SQLModel tables and the public schemas of the REST API, side by side."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CampaignKind(StrEnum):
+    GOLD = "gold"
+    TRANSITION = "transition"
+
+
+class CampaignStatus(StrEnum):
+    CREATED = "created"
+    PUSHED = "pushed"
+    EXPORTED = "exported"
+    ARCHIVED = "archived"
+
+
+class Sample(SQLModel, table=True):
+    """A drawn sample: its design, its window and where its units are stored."""
+
+    id: str = Field(primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    window_start: date
+    window_end: date
+    design: str = "srs"
+    design_params: str = "{}"
+    seed: int = 0
+    population_size: int
+    sample_size: int
+    uri: str
+
+
+class CampaignBase(SQLModel):
+    name: str = Field(index=True, unique=True, min_length=1, max_length=200)
+    kind: CampaignKind = CampaignKind.GOLD
+    sample_id: str = Field(foreign_key="sample.id")
+    description: str = ""
+    annotations_per_task: int = Field(default=1, ge=1, le=10)
+
+
+class Campaign(CampaignBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    status: CampaignStatus = CampaignStatus.CREATED
+    ls_project_id: int | None = None
+    tasks_pushed: int = 0
+    last_export_version: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CampaignCreate(CampaignBase):
+    pass
+
+
+class CampaignPublic(CampaignBase):
+    id: int
+    status: CampaignStatus
+    ls_project_id: int | None
+    tasks_pushed: int
+    last_export_version: str | None
+    created_at: datetime
+    updated_at: datetime

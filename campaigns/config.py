@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         le=1.0,
         description="Confidence index at or above which a text is coded automatically.",
     )
+    nomenclature: str | None = Field(
+        default=None,
+        description="Path or URL of the nomenclature table (NAF rév.2 5-level CSV/XLSX). "
+        "Unset: the small built-in SAMPLE nomenclature, enough for the demo only.",
+    )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token required by the campaign REST API."
     )

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 
 from campaigns.duck import connect, fetch_arrow
 from campaigns.errors import EmptySelectionError
@@ -54,9 +55,21 @@ def traffic_dataset(storage: Storage) -> ds.Dataset:
 def window_relation(
     con: duckdb.DuckDBPyConnection, storage: Storage, window: Window, name: str = "window_traffic"
 ) -> int:
-    """Register the window's traffic as view ``name``; return its row count (raises if 0)."""
-    dataset = traffic_dataset(storage)
-    con.register("traffic_all", dataset)
+    """Register the window's traffic as view ``name``; return its row count (raises if 0).
+
+    On a local disk DuckDB reads the Parquet files itself (it then fetches the other columns of
+    only the rows a query keeps, which makes top-n sampling 2-3x faster); on S3 it scans the
+    Arrow dataset, since DuckDB's httpfs extension may not be installable.
+    """
+    if isinstance(storage.fs, pafs.LocalFileSystem):
+        traffic_dataset(storage)  # raises the helpful error when there is no traffic
+        glob = storage.path(TRAFFIC_DIR, "*", "*.parquet").replace("'", "''")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW traffic_all AS SELECT * FROM read_parquet("
+            f"'{glob}', hive_partitioning = true, hive_types = {{'day': DATE}})"
+        )
+    else:
+        con.register("traffic_all", traffic_dataset(storage))
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM traffic_all "
         f"WHERE day >= DATE '{window.start.isoformat()}' AND day < DATE '{window.end.isoformat()}'"

@@ -1,1 +1,44 @@
-"""Command-line interface."""
+"""The ``campaigns`` command: traffic, samples, Label Studio campaigns, exports and metrics.
+
+Every command reads its settings from ``CAMPAIGNS_*`` environment variables (or ``.env``):
+see ``campaigns settings``. Errors print one line saying what to do and exit with code 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from campaigns.errors import CampaignError
+from services.cli import campaign, nace, traffic
+from services.cli.context import err_console
+
+
+class _FriendlyErrors(TyperGroup):
+    """Turn the project's errors into one red line and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CampaignError as err:
+            err_console.print(f"[bold red]Error:[/] {err.one_line()}", highlight=False)
+            raise typer.Exit(2) from err
+
+
+app = typer.Typer(
+    cls=_FriendlyErrors,
+    help=__doc__,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(traffic.app, name="traffic")
+app.add_typer(nace.app, name="nace")
+campaign.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,71 @@
+"""The few functions that read and write campaign state."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from campaigns.errors import ConflictError, NotFoundError
+from campaigns.models import Campaign, CampaignCreate, Sample, utcnow
+
+
+def get_sample(session: Session, sample_id: str) -> Sample:
+    sample = session.get(Sample, sample_id)
+    if sample is None:
+        raise NotFoundError(
+            f"No sample {sample_id!r}.", "List samples with 'campaigns samples' or draw one."
+        )
+    return sample
+
+
+def list_samples(session: Session) -> list[Sample]:
+    return list(session.exec(select(Sample).order_by(col(Sample.created_at).desc())))
+
+
+def get_campaign(session: Session, ref: int | str) -> Campaign:
+    """A campaign by id or by name."""
+    campaign: Campaign | None
+    if isinstance(ref, int) or str(ref).isdigit():
+        campaign = session.get(Campaign, int(ref))
+    else:
+        campaign = session.exec(select(Campaign).where(Campaign.name == ref)).first()
+    if campaign is None:
+        raise NotFoundError(
+            f"No campaign {ref!r}.", "List campaigns with 'campaigns list' (or GET /campaigns)."
+        )
+    return campaign
+
+
+def list_campaigns(
+    session: Session,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[Campaign]:
+    query = select(Campaign)
+    if kind:
+        query = query.where(Campaign.kind == kind)
+    if status:
+        query = query.where(Campaign.status == status)
+    query = query.order_by(col(Campaign.id)).offset(offset).limit(limit)
+    return list(session.exec(query))
+
+
+def add_campaign(session: Session, data: CampaignCreate) -> Campaign:
+    get_sample(session, data.sample_id)
+    if session.exec(select(Campaign).where(Campaign.name == data.name)).first():
+        raise ConflictError(f"A campaign named {data.name!r} exists.", "Choose another name.")
+    campaign = Campaign.model_validate(data)
+    session.add(campaign)
+    session.commit()
+    session.refresh(campaign)
+    return campaign
+
+
+def save(session: Session, campaign: Campaign) -> Campaign:
+    campaign.updated_at = utcnow()
+    session.add(campaign)
+    session.commit()
+    session.refresh(campaign)
+    return campaign

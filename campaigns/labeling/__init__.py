@@ -1,0 +1,1 @@
+"""Label Studio labeling configurations and task payloads, generated from the nomenclature."""

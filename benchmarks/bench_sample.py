@@ -107,7 +107,7 @@ def main() -> None:
         r = results[method]
         print(f"  {label}: {r['seconds']:6.2f} s   peak RSS {r['peak_rss_mib']:7.0f} MiB")
     ours, bare, pandas = (results[m]["seconds"] for m in ("ours", "duckdb", "pandas"))
-    print(f"  ours vs bare DuckDB: {ours / bare:.2f}x the time; pandas / ours: {pandas / ours:.1f}x")
+    print(f"  ours / bare DuckDB: {ours / bare:.2f}x the time; pandas / ours: {pandas / ours:.1f}x")
 
 
 if __name__ == "__main__":

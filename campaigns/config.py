@@ -53,6 +53,15 @@ class Settings(BaseSettings):
         description="Path or URL of the nomenclature table (NAF rév.2 5-level CSV/XLSX). "
         "Unset: the small built-in SAMPLE nomenclature, enough for the demo only.",
     )
+    new_nomenclature: str | None = Field(
+        default=None,
+        description="Path or URL of the NAF 2025 (NACE Rev.2.1) table. Unset: built-in sample.",
+    )
+    correspondence: str | None = Field(
+        default=None,
+        description="Path or URL of the NAF rév.2 -> NAF 2025 correspondence (Insee's XLS/CSV "
+        "layout). Unset: built-in sample.",
+    )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token required by the campaign REST API."
     )

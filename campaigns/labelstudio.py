@@ -130,8 +130,13 @@ class LabelStudioGateway:
             response = self._call(
                 self.http.get,
                 "/api/tasks/",
-                params={"project": project_id, "page": page, "page_size": page_size,
-                        "fields": "task_only", "include": "id,data"},
+                params={
+                    "project": project_id,
+                    "page": page,
+                    "page_size": page_size,
+                    "fields": "task_only",
+                    "include": "id,data",
+                },
             )
             if response.status_code == 404:  # past the last page
                 break

@@ -9,59 +9,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import pyarrow as pa
 from sqlmodel import Session
 
 from campaigns import crud
-from campaigns.config import Settings
-from campaigns.errors import ConflictError, EmptySelectionError, NotFoundError
+from campaigns.errors import EmptySelectionError, NotFoundError
 from campaigns.gold import GOLD_RULE, resolve_gold
-from campaigns.labeling.gold_config import gold_standard_config
-from campaigns.labeling.gold_results import annotations_table
-from campaigns.labeling.gold_tasks import gold_tasks
+from campaigns.kinds import CampaignKit
 from campaigns.labelstudio import LabelStudioGateway
-from campaigns.models import Campaign, CampaignCreate, CampaignKind, CampaignStatus
+from campaigns.models import Campaign, CampaignCreate, CampaignStatus
 from campaigns.samples import load_sample_table
 from campaigns.storage import Storage
-from nace_mapping import Nomenclature
 
 EXPORTS_DIR = "exports"
 
 
-@lru_cache(maxsize=4)
-def _nomenclature(path: str | None) -> Nomenclature:
-    return Nomenclature.from_path(path) if path else Nomenclature.builtin_sample("naf2008")
-
-
-def nomenclature_for(settings: Settings) -> Nomenclature:
-    """The configured nomenclature, or the built-in sample one."""
-    return _nomenclature(settings.nomenclature)
-
-
-def _is_valid(nomenclature: Nomenclature) -> Callable[[str], bool]:
-    return lambda code: code in nomenclature
-
-
 def create_campaign(
-    session: Session,
-    gateway: LabelStudioGateway,
-    nomenclature: Nomenclature,
-    data: CampaignCreate,
+    session: Session, gateway: LabelStudioGateway, kit: CampaignKit, data: CampaignCreate
 ) -> Campaign:
-    """Record the campaign and create its Label Studio project."""
-    if data.kind != CampaignKind.GOLD:
-        raise ConflictError(
-            f"Campaign kind {data.kind!r} is created with 'campaigns transition create'.",
-            "Use kind 'gold' here.",
-        )
+    """Record the campaign and create its Label Studio project (undone if that fails)."""
     campaign = crud.add_campaign(session, data)
+    title = campaign.name if len(campaign.name) >= 3 else f"Campaign {campaign.name}"
     try:
         project_id = gateway.create_project(
-            f"{campaign.name}"[:50] if len(campaign.name) >= 3 else f"Campaign {campaign.name}",
-            gold_standard_config(nomenclature),
-            description=data.description or f"Gold-standard campaign on sample {data.sample_id}",
+            title[:50],
+            kit.label_config(),
+            description=data.description or f"{data.kind} campaign on sample {data.sample_id}",
             overlap=data.annotations_per_task,
         )
     except Exception:
@@ -86,7 +60,7 @@ def push_campaign(
     session: Session,
     storage: Storage,
     gateway: LabelStudioGateway,
-    nomenclature: Nomenclature,
+    kit: CampaignKit,
     campaign: Campaign,
     *,
     batch_size: int = 1000,
@@ -98,7 +72,7 @@ def push_campaign(
     sample = crud.get_sample(session, campaign.sample_id)
     table = load_sample_table(storage, sample)
     assert campaign.id is not None
-    tasks = gold_tasks(table, campaign.id, nomenclature.title)
+    tasks = kit.tasks(table, campaign.id)
     imported = gateway.import_tasks(
         campaign.ls_project_id, tasks, batch_size=batch_size, on_batch=on_batch
     )
@@ -136,7 +110,7 @@ def export_campaign(
     session: Session,
     storage: Storage,
     gateway: LabelStudioGateway,
-    nomenclature: Nomenclature,
+    kit: CampaignKit,
     campaign: Campaign,
 ) -> ExportSummary:
     """Snapshot the annotations as a new export version; ``LATEST`` points to it last.
@@ -147,7 +121,7 @@ def export_campaign(
     if campaign.ls_project_id is None or campaign.id is None:
         raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
     tasks = gateway.export_annotated_tasks(campaign.ls_project_id)
-    annotations = annotations_table(tasks, _is_valid(nomenclature))
+    annotations = kit.annotations(tasks)
     sample = load_sample_table(storage, crud.get_sample(session, campaign.sample_id))
     gold = resolve_gold(annotations, sample)
     gold = gold.append_column("campaign_id", pa.array([campaign.id] * gold.num_rows, pa.int64()))

@@ -129,11 +129,11 @@ def main() -> None:
     _run("create", name, "--sample", sample_id, "--description", "Demo gold-standard campaign")
     _run("push", name)
 
-    from campaigns.lifecycle import nomenclature_for
+    from campaigns.nomenclatures import old_nomenclature
     from nace_mapping import Level
     from services.expert_simulator import LabelStudioExpert, simulate_experts
 
-    nom = nomenclature_for(get_settings())
+    nom = old_nomenclature(get_settings())
     with session_scope(get_settings()) as session:
         project_id = crud.get_campaign(session, name).ls_project_id
     truth_map = dict(zip(*pq.read_table(truth).to_pydict().values(), strict=True))

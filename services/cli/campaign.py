@@ -9,7 +9,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from campaigns import crud, lifecycle
+from campaigns.kinds import kit_for
 from campaigns.models import CampaignCreate, CampaignKind
+from campaigns.nomenclatures import old_nomenclature
 from services.cli import context
 
 
@@ -31,7 +33,7 @@ def create(
         campaign = lifecycle.create_campaign(
             session,
             context.gateway(),
-            lifecycle.nomenclature_for(settings),
+            kit_for(CampaignKind.GOLD, settings),
             CampaignCreate(
                 name=name,
                 sample_id=sample_id,
@@ -72,7 +74,7 @@ def push(
             session,
             context.storage(),
             context.gateway(),
-            lifecycle.nomenclature_for(settings),
+            kit_for(campaign.kind, settings),
             campaign,
             batch_size=batch_size,
             on_batch=lambda n: progress.advance(bar, n),
@@ -99,7 +101,7 @@ def export(
             session,
             context.storage(),
             context.gateway(),
-            lifecycle.nomenclature_for(settings),
+            kit_for(campaign.kind, settings),
             campaign,
         )
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.status_counts.items()))
@@ -132,7 +134,7 @@ def metrics(
         gold,
         threshold=t,
         design=design,
-        levels=lifecycle.nomenclature_for(settings).levels_table(),
+        levels=old_nomenclature(settings).levels_table(),
     )
 
 

@@ -85,9 +85,9 @@ def generate(
     """
     import pyarrow.parquet as pq
 
-    from campaigns.lifecycle import nomenclature_for
+    from campaigns.nomenclatures import old_nomenclature
 
-    nom = nomenclature_for(context.settings())
+    nom = old_nomenclature(context.settings())
     codes = nom.subclasses
     synthetic = generate_traffic(
         codes,

@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from campaigns import crud, lifecycle
+from campaigns.kinds import kit_for
 from campaigns.models import CampaignCreate, CampaignKind, CampaignPublic, CampaignStatus
+from campaigns.nomenclatures import old_nomenclature
 from services.api.deps import GatewayDep, SessionDep, SettingsDep, StorageDep
 from services.api.schemas import ExportResult, PushResult
 
@@ -20,7 +22,7 @@ def create_campaign(
     body: CampaignCreate, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
 ) -> Any:
     """Create a gold-standard campaign and its Label Studio project."""
-    return lifecycle.create_campaign(session, gateway, lifecycle.nomenclature_for(settings), body)
+    return lifecycle.create_campaign(session, gateway, kit_for(body.kind, settings), body)
 
 
 @router.get("", response_model=list[CampaignPublic])
@@ -50,7 +52,7 @@ def push_campaign(
     """Import the tasks not yet in Label Studio (idempotent: safe to retry)."""
     campaign = crud.get_campaign(session, campaign_id)
     summary = lifecycle.push_campaign(
-        session, storage, gateway, lifecycle.nomenclature_for(settings), campaign
+        session, storage, gateway, kit_for(campaign.kind, settings), campaign
     )
     return asdict(summary)
 
@@ -66,7 +68,7 @@ def export_campaign(
     """Snapshot the annotations to Parquet (a new version; LATEST moves last)."""
     campaign = crud.get_campaign(session, campaign_id)
     summary = lifecycle.export_campaign(
-        session, storage, gateway, lifecycle.nomenclature_for(settings), campaign
+        session, storage, gateway, kit_for(campaign.kind, settings), campaign
     )
     return asdict(summary)
 
@@ -87,5 +89,5 @@ def campaign_metrics(
     design = crud.get_sample(session, campaign.sample_id).design
     t = settings.auto_coding_threshold if threshold is None else threshold
     return metrics_json(
-        gold, threshold=t, design=design, levels=lifecycle.nomenclature_for(settings).levels_table()
+        gold, threshold=t, design=design, levels=old_nomenclature(settings).levels_table()
     )

@@ -70,34 +70,28 @@ def _null_patch() -> str:
 
 # One CASE per rule, in order: the first failing rule is the quarantine reason.
 _PARSE_SQL = f"""
-WITH raw AS (
-    SELECT line_no, line FROM lines WHERE coalesce(trim(line), '') <> ''
-), parsed AS (
+WITH parsed AS (
     SELECT line_no, line,
-        json_valid(line) AS is_json,
-        CASE WHEN json_valid(line) THEN json_type(line::JSON) END AS top_type
-    FROM raw
-), fields AS (
-    SELECT line_no, line, is_json, top_type,
-        CASE WHEN top_type = 'OBJECT' THEN line::JSON END AS j
-    FROM parsed
+        CASE WHEN json_valid(line) THEN line::JSON END AS j
+    FROM lines WHERE coalesce(trim(line), '') <> ''
 ), extracted AS (
-    SELECT line_no, line, is_json, top_type, j,
-        j->>'$.request_id' AS request_id,
-        json_type(j, '$.request_id') AS request_id_type,
-        j->>'$.timestamp' AS ts_raw,
-        TRY_CAST(j->>'$.timestamp' AS TIMESTAMPTZ) AS ts,
-        j->>'$.text' AS text,
-        json_type(j, '$.text') AS text_type,
-        json_type(j, '$.context') AS context_type,
-        j->'$.context' AS context,
-        json_type(j, '$.predictions') AS predictions_type,
+    SELECT line_no, line, j,
+        j IS NOT NULL AS is_json,
+        json_type(j) AS top_type,
+        -- one pass over each document for all scalar fields and all types
+        json_extract_string(j, ['$.request_id', '$.timestamp', '$.text',
+                                '$.model_name', '$.model_version']) AS s,
+        json_type(j, ['$.request_id', '$.text', '$.context', '$.predictions']) AS t,
+        s[1] AS request_id, t[1] AS request_id_type,
+        s[2] AS ts_raw, TRY_CAST(s[2] AS TIMESTAMPTZ) AS ts,
+        s[3] AS text, t[2] AS text_type,
+        t[3] AS context_type, j->'$.context' AS context,
+        t[4] AS predictions_type,
         TRY(json_transform_strict(j->'$.predictions', '[{{"code": "VARCHAR", "score": "DOUBLE"}}]'))
             AS predictions,
-        j->>'$.model_name' AS model_name,
-        j->>'$.model_version' AS model_version,
+        s[4] AS model_name, s[5] AS model_version,
         json_merge_patch(j, '{_null_patch()}') AS extra
-    FROM fields
+    FROM parsed
 ), checked AS (
     SELECT *,
         CASE

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from campaigns.errors import ConflictError, NotFoundError
@@ -69,3 +74,40 @@ def save(session: Session, campaign: Campaign) -> Campaign:
     session.commit()
     session.refresh(campaign)
     return campaign
+
+
+STALE_LOCK = timedelta(minutes=30)
+
+
+@contextmanager
+def sync_lock(session: Session, campaign: Campaign) -> Iterator[Campaign]:
+    """Hold the campaign's sync lock (an atomic conditional UPDATE: works across processes).
+
+    A lock older than 30 minutes is considered left by a crashed process and taken over.
+    The campaign's changes are saved when the block ends, and the lock released even on error.
+    """
+    now = utcnow()
+    taken = session.execute(
+        update(Campaign)
+        .where(col(Campaign.id) == campaign.id)
+        .where(
+            or_(
+                col(Campaign.sync_started_at).is_(None),
+                col(Campaign.sync_started_at) < now - STALE_LOCK,
+            )
+        )
+        .values(sync_started_at=now)
+    )
+    session.commit()
+    if taken.rowcount == 0:  # type: ignore[attr-defined]
+        session.refresh(campaign)
+        raise ConflictError(
+            f"Campaign {campaign.id} is already being synced (since {campaign.sync_started_at}).",
+            "Wait for that sync to finish, then retry.",
+        )
+    session.refresh(campaign)
+    try:
+        yield campaign
+    finally:
+        campaign.sync_started_at = None
+        save(session, campaign)

@@ -176,6 +176,78 @@ class LabelStudioGateway:
         return len(missing)
 
     # -- annotations -----------------------------------------------------------------------
+    def changed_tasks(self, project_id: int, since: str) -> list[dict]:
+        """Tasks (with their annotations) updated after ``since``, an ISO time ending in Z.
+
+        Label Studio bumps a task's ``updated_at`` whenever one of its annotations is created,
+        updated or deleted, so this is exactly what changed since the previous sync.
+        """
+        return self._filtered_tasks(
+            project_id,
+            "and",
+            [
+                {
+                    "filter": "filter:tasks:updated_at",
+                    "operator": "greater",
+                    "type": "Datetime",
+                    "value": _ls_datetime(since),
+                }
+            ],
+        )
+
+    def annotated_tasks(self, project_id: int) -> list[dict]:
+        """Every task with at least one annotation, skipped ones included."""
+        return self._filtered_tasks(
+            project_id,
+            "or",
+            [
+                {
+                    "filter": "filter:tasks:total_annotations",
+                    "operator": "greater",
+                    "type": "Number",
+                    "value": 0,
+                },
+                {
+                    "filter": "filter:tasks:cancelled_annotations",
+                    "operator": "greater",
+                    "type": "Number",
+                    "value": 0,
+                },
+            ],
+        )
+
+    def _filtered_tasks(
+        self, project_id: int, conjunction: str, items: list[dict], page_size: int = 500
+    ) -> list[dict]:
+        query = json.dumps({"filters": {"conjunction": conjunction, "items": items}})
+        tasks: list[dict] = []
+        page = 1
+        while True:
+            response = self._call(
+                self.http.get,
+                "/api/tasks/",
+                params={
+                    "project": project_id,
+                    "page": page,
+                    "page_size": page_size,
+                    "fields": "all",
+                    "query": query,
+                },
+            )
+            if response.status_code == 404:
+                break
+            if response.status_code >= 400:
+                raise ServiceUnavailableError(
+                    f"Label Studio answered {response.status_code} listing tasks.",
+                    "Look at the Label Studio server log, then retry.",
+                )
+            batch = response.json().get("tasks", [])
+            tasks.extend(batch)
+            if len(batch) < page_size:
+                break
+            page += 1
+        return tasks
+
     def export_annotated_tasks(self, project_id: int, poll_seconds: float = 0.5) -> list[dict]:
         """A snapshot export of the annotated tasks only (with their annotations)."""
         export = self._call(
@@ -205,6 +277,14 @@ class LabelStudioGateway:
         )
         payload = b"".join(chunks)
         return list(json.loads(payload)) if payload else []
+
+
+def _ls_datetime(value: str) -> str:
+    """Label Studio's filters parse exactly ``%Y-%m-%dT%H:%M:%S.%fZ``."""
+    from datetime import UTC, datetime
+
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _with_retries(fn: Callable[..., Any]) -> Callable[..., Any]:

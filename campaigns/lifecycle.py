@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlmodel import Session
 
 from campaigns import crud
@@ -99,6 +100,8 @@ class ExportSummary:
     status_counts: dict[str, int]
     annotations_uri: str
     gold_uri: str
+    tasks_read: int = 0
+    incremental: bool = False
     gold_rule: str = GOLD_RULE
 
 
@@ -112,32 +115,50 @@ def export_campaign(
     gateway: LabelStudioGateway,
     kit: CampaignKit,
     campaign: Campaign,
+    *,
+    full: bool = False,
 ) -> ExportSummary:
-    """Snapshot the annotations as a new export version; ``LATEST`` points to it last.
+    """Sync the annotations into a new export version; ``LATEST`` points to it last.
 
-    Readers follow ``LATEST``, which is written only after both files are in place, so they
-    never see a half export; an interrupted export is simply redone.
+    Incremental: after the first export, only the tasks Label Studio changed since the sync
+    cursor are read (created, edited or deleted annotations all bump a task's ``updated_at``),
+    and they replace their rows of the previous version, so the export stays a faithful
+    snapshot. ``full=True`` rereads every annotated task. Readers follow ``LATEST``, written
+    only after both files are in place: they never see a half export, and an interrupted
+    export is simply redone. Two syncs of one campaign at once: the second is refused.
     """
     if campaign.ls_project_id is None or campaign.id is None:
         raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
-    tasks = gateway.export_annotated_tasks(campaign.ls_project_id)
-    annotations = kit.annotations(tasks)
-    sample = load_sample_table(storage, crud.get_sample(session, campaign.sample_id))
-    gold = resolve_gold(annotations, sample)
-    gold = gold.append_column("campaign_id", pa.array([campaign.id] * gold.num_rows, pa.int64()))
-    annotations = annotations.append_column(
-        "campaign_id", pa.array([campaign.id] * annotations.num_rows, pa.int64())
-    )
-    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    folder = export_dir(campaign.id, version)
-    ann_uri = storage.write_table(annotations, f"{folder}/annotations.parquet")
-    gold_uri = storage.write_table(gold, f"{folder}/gold.parquet")
-    storage.write_bytes(version.encode(), f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST")
-    campaign.last_export_version = version
-    campaign.status = (
-        CampaignStatus.EXPORTED if campaign.status != CampaignStatus.ARCHIVED else campaign.status
-    )
-    crud.save(session, campaign)
+    with crud.sync_lock(session, campaign):
+        previous = None if full else _previous_annotations(storage, campaign)
+        if previous is None:
+            tasks = gateway.annotated_tasks(campaign.ls_project_id)
+            annotations = kit.annotations(tasks)
+        else:
+            tasks = gateway.changed_tasks(campaign.ls_project_id, since=campaign.sync_cursor or "")
+            changed = pa.array([t["id"] for t in tasks], pa.int64())
+            kept = previous.filter(pc.invert(pc.is_in(previous.column("task_id"), changed)))
+            fresh = kit.annotations(tasks)
+            annotations = pa.concat_tables([kept.select(fresh.column_names), fresh])
+        cursor = max([t.get("updated_at") or "" for t in tasks] + [campaign.sync_cursor or ""])
+        sample = load_sample_table(storage, crud.get_sample(session, campaign.sample_id))
+        gold = resolve_gold(annotations, sample)
+        ids = pa.array([campaign.id] * gold.num_rows, pa.int64())
+        gold = gold.append_column("campaign_id", ids)
+        version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        folder = export_dir(campaign.id, version)
+        ann_uri = storage.write_table(
+            annotations.append_column(
+                "campaign_id", pa.array([campaign.id] * annotations.num_rows, pa.int64())
+            ),
+            f"{folder}/annotations.parquet",
+        )
+        gold_uri = storage.write_table(gold, f"{folder}/gold.parquet")
+        storage.write_bytes(version.encode(), f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST")
+        campaign.last_export_version = version
+        campaign.sync_cursor = cursor or None
+        if campaign.status != CampaignStatus.ARCHIVED:
+            campaign.status = CampaignStatus.EXPORTED
     counts = dict(zip(*_value_counts(gold.column("status")), strict=True))
     return ExportSummary(
         campaign_id=campaign.id,
@@ -147,7 +168,23 @@ def export_campaign(
         status_counts=counts,
         annotations_uri=ann_uri,
         gold_uri=gold_uri,
+        tasks_read=len(tasks),
+        incremental=previous is not None,
     )
+
+
+def _latest_version(storage: Storage, campaign: Campaign) -> str | None:
+    pointer = f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST"
+    if not storage.exists(pointer):
+        return None
+    return storage.read_bytes(pointer).decode().strip()
+
+
+def _previous_annotations(storage: Storage, campaign: Campaign) -> pa.Table | None:
+    version = _latest_version(storage, campaign)
+    if version is None or not campaign.sync_cursor:
+        return None
+    return storage.read_table(f"{export_dir(campaign.id or 0, version)}/annotations.parquet")
 
 
 def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:

@@ -16,6 +16,7 @@ def wilson(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a proportion (valid for small n and proportions near 0/1)."""
     if n <= 0:
         return (math.nan, math.nan)
+    successes, n = float(successes), float(n)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)

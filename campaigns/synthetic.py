@@ -107,7 +107,7 @@ def generate_traffic(
     seed: int = 0,
     model_version: str = "2.1.0",
 ) -> SyntheticTraffic:
-    """``n`` log lines spread over the ``days`` days before ``end`` (default: today, UTC)."""
+    """``n`` log lines over the ``days`` days ending with ``end`` (default: today, UTC)."""
     rng = np.random.default_rng(seed)
     end = end or datetime.now(UTC).date()
     codes_arr = np.array(codes)
@@ -153,7 +153,7 @@ def generate_traffic(
     swapped[rows, wrong_rank] = np.where(absent, cand[rows, (wrong_rank % 4) + 1], cand[rows, 0])
     cand = np.where(correct[:, None], cand, swapped)
 
-    start = datetime.combine(end - timedelta(days=days), datetime.min.time(), tzinfo=UTC)
+    start = datetime.combine(end - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
     seconds = np.sort(rng.uniform(0, days * 86400, size=n))
     timestamps = pa.array(
         (

@@ -147,7 +147,7 @@ def transition_split(gold: pa.Table) -> pa.Table:
         """
         SELECT old_code, gold_code AS new_code,
                count(*) AS n, sum(weight) AS weighted_n,
-               sum(count(*)) OVER (PARTITION BY old_code) AS n_old,
+               (sum(count(*)) OVER (PARTITION BY old_code))::BIGINT AS n_old,
                sum(weight) / sum(sum(weight)) OVER (PARTITION BY old_code) AS share
         FROM gold WHERE status = 'coded'
         GROUP BY old_code, gold_code ORDER BY old_code, share DESC, new_code

@@ -245,6 +245,40 @@ def label_studio_env(data_dir: Path, username: str, password: str, token: str) -
     }
 
 
+def label_studio_template(venv: Path = DEFAULT_LS_VENV) -> tuple[Path, dict[str, str]]:
+    """A migrated Label Studio data dir (made once, 30-60 s) and its credentials.
+
+    Copies of it start in about 3 s instead of migrating a fresh database every time.
+    """
+    template = venv / "template-data"
+    credentials = venv / "template-credentials.json"
+    if not credentials.exists():
+        shutil.rmtree(template, ignore_errors=True)
+        server = start_label_studio(template, venv=venv)
+        server.stop()
+        credentials.write_text(
+            json.dumps(
+                {"token": server.token, "username": server.username, "password": server.password}
+            )
+        )
+    return template, json.loads(credentials.read_text())
+
+
+def start_label_studio_copy(data_dir: Path, **kwargs: object) -> LabelStudioServer:
+    """Start Label Studio on a fresh copy of the migrated template (a clean server in ~3 s)."""
+    template, creds = label_studio_template()
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    shutil.copytree(template, data_dir, ignore=shutil.ignore_patterns("*.log"))
+    return start_label_studio(
+        data_dir,
+        token=creds["token"],
+        username=creds["username"],
+        password=creds["password"],
+        **kwargs,
+    )  # type: ignore[arg-type]
+
+
 def start_label_studio(
     data_dir: Path,
     *,
@@ -300,7 +334,12 @@ def start_label_studio(
 def _enable_legacy_token(server: LabelStudioServer) -> None:
     """A copied data dir keeps its organisation, whose token setting must be on."""
     headers = {"Authorization": f"Token {server.token}"}
-    if httpx.get(f"{server.url}/api/users/whoami", headers=headers, timeout=10).status_code == 200:
+    if (
+        httpx.get(
+            f"{server.url}/api/projects/", params={"page_size": 1}, headers=headers, timeout=10
+        ).status_code
+        == 200
+    ):
         return
     raise StackError(f"Label Studio at {server.url} refuses the API token; see its log.")
 

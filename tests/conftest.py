@@ -17,7 +17,7 @@ from botocore.config import Config
 from typer.testing import CliRunner
 
 from campaigns.config import get_settings
-from services.local_stack import LabelStudioServer, S3Server, start_label_studio, start_s3
+from services.local_stack import LabelStudioServer, S3Server, start_label_studio_copy, start_s3
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -38,7 +38,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 @pytest.fixture(scope="session")
 def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStudioServer]:
-    server = start_label_studio(tmp_path_factory.mktemp("label-studio"))
+    server = start_label_studio_copy(tmp_path_factory.mktemp("label-studio"))
     yield server
     server.stop()
 

@@ -19,6 +19,7 @@ FLAGS = "flags"
 REMARK = "remark"
 DIFFICULTY = "difficulty"
 CANNOT_CODE = "cannot_code"
+UNSURE = "unsure"
 
 
 class HasTree(Protocol):
@@ -55,6 +56,7 @@ def gold_standard_config(nomenclature: HasTree) -> str:
     _taxonomy_choices(taxonomy, nomenclature.tree())
     flags = ET.SubElement(view, "Choices", name=FLAGS, toName=TEXT, choice="single")
     ET.SubElement(flags, "Choice", value="Cannot be coded (too vague)", alias=CANNOT_CODE)
+    ET.SubElement(flags, "Choice", value="Unsure: needs a second opinion", alias=UNSURE)
     ET.SubElement(
         view,
         "TextArea",

@@ -20,6 +20,7 @@ from campaigns.labeling.gold_config import (
     REMARK,
     SUGGESTED,
     TAXONOMY,
+    UNSURE,
 )
 
 ANNOTATION_SCHEMA = pa.schema(
@@ -33,6 +34,7 @@ ANNOTATION_SCHEMA = pa.schema(
         ("suggested_code", pa.string()),
         ("taxonomy_code", pa.string()),
         ("invalid_reason", pa.string()),
+        ("unsure", pa.bool_()),
         ("remark", pa.string()),
         ("difficulty", pa.int64()),
         ("lead_time", pa.float64()),
@@ -93,6 +95,7 @@ def parse_annotation(annotation: dict[str, Any], is_valid: Callable[[str], bool]
         "suggested_code": suggested_code,
         "taxonomy_code": taxonomy_code,
         "invalid_reason": reason,
+        "unsure": UNSURE in flags,
         "remark": remark[0] if isinstance(remark, list) and remark else remark,
         "difficulty": int(rating) if rating is not None else None,
         "lead_time": annotation.get("lead_time"),

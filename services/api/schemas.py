@@ -41,4 +41,6 @@ class ExportResult(BaseModel):
     status_counts: dict[str, int]
     annotations_uri: str
     gold_uri: str
+    tasks_read: int
+    incremental: bool
     gold_rule: str

@@ -87,10 +87,15 @@ def push(
 
 def export(
     campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Reread every annotated task, not only changes.")
+    ] = False,
 ) -> None:
     """Export the annotations to Parquet (a new snapshot version), joined with the sample.
 
-    Writes exports/campaign=ID/version=V/{annotations,gold}.parquet and moves LATEST to V.
+    Incremental: after the first export only the tasks changed in Label Studio since the last
+    one are read; edited and deleted annotations are reflected. Writes
+    exports/campaign=ID/version=V/{annotations,gold}.parquet and moves LATEST to V.
 
     Example: campaigns export sept-gold
     """
@@ -103,10 +108,13 @@ def export(
             context.gateway(),
             kit_for(campaign.kind, settings),
             campaign,
+            full=full,
         )
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.status_counts.items()))
     context.console.print(
-        f"Exported {summary.annotations} annotations ({counts}) as version {summary.version}\n"
+        f"Exported {summary.annotations} annotations ({counts}) as version {summary.version}"
+        f" ({'incremental: ' if summary.incremental else 'full: '}{summary.tasks_read} tasks"
+        " read from Label Studio)\n"
         f"  {summary.gold_uri}\n  gold rule: {summary.gold_rule}"
     )
 

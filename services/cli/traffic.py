@@ -40,6 +40,7 @@ def ingest(
         "quarantined",
         title=f"Ingested into {store.uri('traffic')}",
     )
+    notes: list[str] = []
     quarantine_notes: list[str] = []
     with Progress(
         "{task.description}",
@@ -61,11 +62,15 @@ def ingest(
                 str(summary.duplicates_in_file),
                 str(summary.quarantined),
             )
+            if summary.skipped_as_already_ingested:
+                notes.append(f"{path.name}: already ingested (same content), nothing written.")
             if summary.quarantined:
                 reasons = ", ".join(f"{r}: {n}" for r, n in summary.quarantine_reasons.items())
                 quarantine_notes.append(f"{path.name}: {reasons} -> {summary.quarantine_uri}")
             progress.advance(task)
     context.console.print(table)
+    for note in notes:
+        context.console.print(note, highlight=False)
     for note in quarantine_notes:
         context.console.print(f"[yellow]Quarantined[/] {note}", highlight=False)
 

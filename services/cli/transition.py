@@ -69,13 +69,13 @@ def create(
                 description="NAF rév.2 -> NAF 2025 transition",
             ),
         )
-    context.console.print(
-        f"{plan.rows} rows: {plan.univocal} univocal (recoded -> {plan.univocal_uri}), "
-        f"{plan.multivocal} multivocal (queue -> {plan.queue_uri}), "
-        f"{plan.quarantined} quarantined {plan.quarantine_reasons or ''}\n"
-        f"Campaign [bold]{campaign.id}[/] '{name}': {plan.sample.sample_size} of the "
-        f"{plan.multivocal} multivocal rows sampled. Next: campaigns push {name}"
-    )
+        context.console.print(
+            f"{plan.rows} rows: {plan.univocal} univocal (recoded -> {plan.univocal_uri}), "
+            f"{plan.multivocal} multivocal (queue -> {plan.queue_uri}), "
+            f"{plan.quarantined} quarantined {plan.quarantine_reasons or ''}\n"
+            f"Campaign [bold]{campaign.id}[/] '{name}': {plan.sample.sample_size} of the "
+            f"{plan.multivocal} multivocal rows sampled. Next: campaigns push {name}"
+        )
 
 
 @app.command()

@@ -11,6 +11,7 @@ import pytest
 from campaigns import crud, lifecycle
 from campaigns.config import get_settings
 from campaigns.db import session_scope
+from campaigns.nomenclatures import old_nomenclature
 from campaigns.storage import Storage
 from nace_mapping import Level
 from services.expert_simulator import ExpertAnswer, LabelStudioExpert
@@ -86,7 +87,7 @@ def test_campaign_end_to_end(live_env, synthetic_logs, cli, s3_client, bucket, l
     assert all(len(t["data"]["suggestions"]) == 5 for t in tasks)
 
     truth = dict(zip(*pq.read_table(truth_path).to_pydict().values(), strict=True))
-    nom = lifecycle.nomenclature_for(settings)
+    nom = old_nomenclature(settings)
     by_request = {t["data"]["request_id"]: t for t in tasks}
     ids = sorted(by_request)
     # Experts: 6 accept a suggestion, 2 pick in the taxonomy, 1 cannot code, 1 skips.

@@ -28,13 +28,16 @@ def sample_table(n: int):
     logs = generate_traffic(CODES, TITLES, n=n, seed=5).logs
     con = connect()
     con.register("logs", logs)
-    return fetch_arrow(con, """
+    return fetch_arrow(
+        con,
+        """
         SELECT request_id, text, to_json(context)::VARCHAR AS context,
                [p.code FOR p IN predictions] AS predicted_codes,
                [p.score FOR p IN predictions] AS scores,
                predictions[1].score - predictions[2].score AS confidence,
                'all' AS stratum, model_version
-        FROM logs""")
+        FROM logs""",
+    )
 
 
 def main() -> None:
@@ -42,8 +45,9 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     args = parser.parse_args()
     server = None
-    url, token = os.environ.get("CAMPAIGNS_LABEL_STUDIO_URL"), os.environ.get(
-        "CAMPAIGNS_LABEL_STUDIO_TOKEN"
+    url, token = (
+        os.environ.get("CAMPAIGNS_LABEL_STUDIO_URL"),
+        os.environ.get("CAMPAIGNS_LABEL_STUDIO_TOKEN"),
     )
     if not (url and token):
         from services.local_stack import start_label_studio
@@ -74,10 +78,14 @@ def main() -> None:
             server.stop()
     n = args.tasks
     print(f"push of {n:,} tasks into Label Studio (batches of 1,000)")
-    print(f"  annotation-campaigns push (with top-5 predictions): {ours:6.2f} s"
-          f"  {n / ours:7,.0f} tasks/s")
-    print(f"  bare bulk import, no predictions                 : {naive:6.2f} s"
-          f"  {n / naive:7,.0f} tasks/s")
+    print(
+        f"  annotation-campaigns push (with top-5 predictions): {ours:6.2f} s"
+        f"  {n / ours:7,.0f} tasks/s"
+    )
+    print(
+        f"  bare bulk import, no predictions                 : {naive:6.2f} s"
+        f"  {n / naive:7,.0f} tasks/s"
+    )
     print(f"  rerun of the push (all present, nothing imported) : {rerun:6.2f} s")
 
 

@@ -165,9 +165,51 @@ def list_campaigns(
     context.console.print(table)
 
 
+def nightly(
+    threshold: Annotated[float | None, typer.Option(help="Automatic-coding threshold.")] = None,
+) -> None:
+    """Export every open campaign (incrementally) and print its headline metrics.
+
+    What the scheduled job runs after ingesting the day's logs (see compose.yaml). A campaign
+    that fails is reported and the others still run; the exit code is 1 if any failed.
+
+    Example: campaigns traffic ingest /logs/*.jsonl.gz && campaigns nightly
+    """
+    from campaigns.errors import CampaignError
+    from campaigns.models import CampaignStatus
+
+    settings = context.settings()
+    failed = 0
+    with context.session() as session:
+        open_campaigns = [
+            c
+            for c in crud.list_campaigns(session, limit=10_000)
+            if c.status in (CampaignStatus.PUSHED, CampaignStatus.EXPORTED)
+        ]
+        for campaign in open_campaigns:
+            try:
+                summary = lifecycle.export_campaign(
+                    session,
+                    context.storage(),
+                    context.gateway(),
+                    kit_for(campaign.kind, settings),
+                    campaign,
+                )
+                context.console.print(
+                    f"{campaign.name}: {summary.annotations} annotations, "
+                    f"{summary.tasks_read} tasks read, version {summary.version}"
+                )
+            except CampaignError as err:
+                failed += 1
+                context.err_console.print(f"[red]{campaign.name}: {err.one_line()}[/]")
+    if failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(create)
     app.command()(push)
     app.command()(export)
     app.command()(metrics)
     app.command("list")(list_campaigns)
+    app.command()(nightly)

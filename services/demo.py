@@ -153,6 +153,14 @@ def main() -> None:
     print(f"  {counts}")
     _run("export", name)
     _run("metrics", name)
+    env_file = DEMO_DIR / "env"
+    env_file.write_text(
+        "".join(
+            f"export {k}={shlex.quote(v)}\n"
+            for k, v in sorted(os.environ.items())
+            if k.startswith("CAMPAIGNS_")
+        )
+    )
     print(f"""
 Done in {time.monotonic() - started:.0f} s.
 Label Studio is running: {ls.url}/projects/{project_id}/data
@@ -160,7 +168,7 @@ Label Studio is running: {ls.url}/projects/{project_id}/data
   API token: {ls.token}
 S3 (SeaweedFS): {s3.endpoint}  key: {s3.access_key}  secret: {s3.secret_key}
 Annotate more tasks in the browser, then: campaigns export {name} && campaigns metrics {name}
-(with the settings above in your environment). Stop the servers with: make stop
+after loading the settings: source {env_file}   Stop the servers with: make stop
 """)
 
 

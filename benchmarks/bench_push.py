@@ -1,7 +1,8 @@
 """Push: 10,000 gold-standard tasks with their top-5 pre-annotations into a real Label Studio.
 
 Baseline (same run, same server): Label Studio's bare bulk import of the same tasks without
-predictions and without our idempotence check. Starts its own Label Studio (about 30 s) unless
+predictions and without our idempotence check. Starts its own Label Studio (a copy of the migrated
+template, a few seconds) unless
 CAMPAIGNS_LABEL_STUDIO_URL and CAMPAIGNS_LABEL_STUDIO_TOKEN point at one.
 
     python -m benchmarks.bench_push --tasks 10000
@@ -50,9 +51,9 @@ def main() -> None:
         os.environ.get("CAMPAIGNS_LABEL_STUDIO_TOKEN"),
     )
     if not (url and token):
-        from services.local_stack import start_label_studio
+        from services.local_stack import start_label_studio_copy
 
-        server = start_label_studio(Path(tempfile.mkdtemp(prefix="bench-ls-")))
+        server = start_label_studio_copy(Path(tempfile.mkdtemp(prefix="bench-ls-")))
         url, token = server.url, server.token
     try:
         gateway = LabelStudioGateway(url, token)

@@ -1,0 +1,61 @@
+"""Two syncs of one campaign at once: the second is refused, and the lock is always released."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import Session
+
+from campaigns import crud
+from campaigns.config import Settings
+from campaigns.db import get_engine
+from campaigns.errors import ConflictError
+from campaigns.models import CampaignCreate, Sample, utcnow
+
+
+@pytest.fixture
+def campaign_id(tmp_path) -> tuple[Settings, int]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}")
+    with Session(get_engine(settings)) as session:
+        session.add(
+            Sample(
+                id="s1",
+                window_start=date(2026, 1, 1),
+                window_end=date(2026, 2, 1),
+                population_size=10,
+                sample_size=2,
+                uri="x",
+            )
+        )
+        session.commit()
+        campaign = crud.add_campaign(session, CampaignCreate(name="locked", sample_id="s1"))
+        return settings, campaign.id
+
+
+def test_second_sync_is_refused_while_the_first_runs(campaign_id):
+    settings, cid = campaign_id
+    engine = get_engine(settings)
+    with Session(engine) as first, Session(engine) as second:
+        with (
+            crud.sync_lock(first, crud.get_campaign(first, cid)),
+            pytest.raises(ConflictError, match="already being synced"),
+            crud.sync_lock(second, crud.get_campaign(second, cid)),
+        ):
+            pass
+        # Released at the end of the first: a new sync may start.
+        with crud.sync_lock(second, crud.get_campaign(second, cid)):
+            pass
+
+
+def test_lock_is_released_on_error_and_a_stale_lock_is_taken_over(campaign_id):
+    settings, cid = campaign_id
+    with Session(get_engine(settings)) as session:
+        campaign = crud.get_campaign(session, cid)
+        with pytest.raises(RuntimeError), crud.sync_lock(session, campaign):
+            raise RuntimeError("export failed")
+        assert crud.get_campaign(session, cid).sync_started_at is None
+        campaign.sync_started_at = utcnow() - timedelta(hours=2)  # a crashed process's lock
+        crud.save(session, campaign)
+        with crud.sync_lock(session, campaign):
+            pass

@@ -13,8 +13,8 @@ from campaigns.db import session_scope
 from campaigns.labelstudio import LabelStudioGateway
 from campaigns.storage import Storage
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)  # long URIs stay on one line, copy-pastable
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def settings() -> Settings:

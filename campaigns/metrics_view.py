@@ -23,10 +23,10 @@ def wilson(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def _proportion(con: Any, where: str, value: str) -> dict[str, float]:
+def _proportion(con: Any, where: str, value: str, table: str = "gold") -> dict[str, float]:
     row = con.execute(
         f"SELECT sum(weight * ({value})::INT) / sum(weight), count(*), "
-        f"sum(({value})::INT) FROM gold WHERE {where}"
+        f"sum(({value})::INT) FROM {table} WHERE {where}"
     ).fetchall()[0]
     estimate, n, hits = row
     low, high = wilson(float(hits or 0), float(n or 0))
@@ -54,5 +54,30 @@ def metrics_json(
         "accuracy_manual": _proportion(
             con, f"{coded} AND confidence < {threshold}", "predicted_code = gold_code"
         ),
+    }
+    if levels is not None:
+        con.register("levels", levels)
+        con.execute("""
+            CREATE TEMP VIEW gold_levels AS
+            SELECT g.*, p.section AS predicted_section, t.section AS gold_section
+            FROM gold g
+            LEFT JOIN levels p ON p.subclass = g.predicted_code
+            LEFT JOIN levels t ON t.subclass = g.gold_code""")
+        per_level = {
+            "section": "predicted_section = gold_section",
+            "division": "left(predicted_code, 2) = left(gold_code, 2)",
+            "group": "left(predicted_code, 4) = left(gold_code, 4)",
+            "class": "left(predicted_code, 5) = left(gold_code, 5)",
+            "subclass": "predicted_code = gold_code",
+        }
+        result["accuracy_by_level"] = {
+            level: _proportion(con, coded, f"coalesce({test}, false)", "gold_levels")
+            for level, test in per_level.items()
+        }
+    result["top_k_accuracy"] = {
+        k: _proportion(
+            con, coded, f"coalesce(list_position(predicted_codes[1:{k}], gold_code) > 0, false)"
+        )
+        for k in range(1, 6)
     }
     return result

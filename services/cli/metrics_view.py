@@ -38,6 +38,18 @@ def print_summary(
     table.add_row("accuracy of the auto-coded part", *_fmt(figures["accuracy_auto_coded"]))
     table.add_row("accuracy of the manual part", *_fmt(figures["accuracy_manual"]))
     console.print(table)
+    detail = Table(
+        "level / top-k",
+        "accuracy",
+        "95% interval",
+        "n",
+        title="Accuracy by nomenclature level and top-k (coded tasks)",
+    )
+    for level, figure in figures.get("accuracy_by_level", {}).items():
+        detail.add_row(level, *_fmt(figure))
+    for k, figure in figures["top_k_accuracy"].items():
+        detail.add_row(f"top-{k}", *_fmt(figure))
+    console.print(detail)
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(figures["status_counts"].items()))
     console.print(
         f"Annotated tasks: {figures['tasks_annotated']} ({counts}); "

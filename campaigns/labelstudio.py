@@ -122,35 +122,12 @@ class LabelStudioGateway:
         Read with the raw REST API asking for ``id,data`` only: 2.5x faster than the SDK's
         full task models on a 10,000-task project.
         """
-        keys: set[str] = set()
         if self.task_count(project_id) == 0:
-            return keys
-        page = 1
-        while True:
-            response = self._call(
-                self.http.get,
-                "/api/tasks/",
-                params={
-                    "project": project_id,
-                    "page": page,
-                    "page_size": page_size,
-                    "fields": "task_only",
-                    "include": "id,data",
-                },
-            )
-            if response.status_code == 404:  # past the last page
-                break
-            if response.status_code >= 400:
-                raise ServiceUnavailableError(
-                    f"Label Studio answered {response.status_code} listing tasks.",
-                    "Look at the Label Studio server log, then retry.",
-                )
-            tasks = response.json().get("tasks", [])
-            keys.update(str(t["data"][KEY_FIELD]) for t in tasks if KEY_FIELD in t.get("data", {}))
-            if len(tasks) < page_size:
-                break
-            page += 1
-        return keys
+            return set()
+        tasks = self._task_pages(
+            project_id, {"fields": "task_only", "include": "id,data"}, page_size
+        )
+        return {str(t["data"][KEY_FIELD]) for t in tasks if KEY_FIELD in t.get("data", {})}
 
     def import_tasks(
         self,
@@ -220,21 +197,19 @@ class LabelStudioGateway:
         self, project_id: int, conjunction: str, items: list[dict], page_size: int = 500
     ) -> list[dict]:
         query = json.dumps({"filters": {"conjunction": conjunction, "items": items}})
+        return self._task_pages(project_id, {"fields": "all", "query": query}, page_size)
+
+    def _task_pages(self, project_id: int, params: dict[str, Any], page_size: int) -> list[dict]:
+        """Every page of ``GET /api/tasks/`` for the project with ``params``."""
         tasks: list[dict] = []
         page = 1
         while True:
             response = self._call(
                 self.http.get,
                 "/api/tasks/",
-                params={
-                    "project": project_id,
-                    "page": page,
-                    "page_size": page_size,
-                    "fields": "all",
-                    "query": query,
-                },
+                params={"project": project_id, "page": page, "page_size": page_size} | params,
             )
-            if response.status_code == 404:
+            if response.status_code == 404:  # past the last page
                 break
             if response.status_code >= 400:
                 raise ServiceUnavailableError(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlmodel import Session
+import pyarrow as pa
+from sqlmodel import Session, select
 
 from campaigns.duck import connect
-from campaigns.models import Sample
-from campaigns.sampling import draw_simple_random_sample
+from campaigns.models import Campaign, Sample
+from campaigns.planning import Plan, plan_sample_size
+from campaigns.sampling import Design, draw_sample_from, prepare_units, stratum_counts
 from campaigns.storage import Storage
 from campaigns.traffic import Window, window_relation
 
@@ -34,24 +36,55 @@ def sample_id_for(window: Window, design: str, params: dict[str, object], seed: 
     )
 
 
+def previous_units(session: Session, storage: Storage) -> pa.Table:
+    """``request_id`` and ``text_norm`` of every unit of every campaign so far."""
+    parts = []
+    for campaign in session.exec(select(Campaign)).all():
+        path = f"{SAMPLES_DIR}/{campaign.sample_id}.parquet"
+        if storage.exists(path):
+            table = storage.read_table(path)
+            columns = [c for c in ("request_id", "text_norm") if c in table.column_names]
+            parts.append(table.select(columns))
+    if not parts:
+        return pa.table({"request_id": pa.array([], pa.string())})
+    return pa.concat_tables(parts, promote_options="default")
+
+
 def draw_sample(
-    session: Session, storage: Storage, window: Window, *, size: int, seed: int
+    session: Session,
+    storage: Storage,
+    window: Window,
+    *,
+    size: int,
+    seed: int,
+    design: Design | None = None,
+    sections: pa.Table | None = None,
 ) -> Sample:
-    params: dict[str, object] = {"size": size}
-    sample_id = sample_id_for(window, "srs", params, seed)
+    """Draw ``design`` (default: simple random) from the window; store and record it.
+
+    Units of earlier campaigns (same request id or same normalised text) are left out unless
+    the design says otherwise. Drawing the same window, design and seed again is a no-op.
+    """
+    design = design or Design()
+    params: dict[str, object] = {"size": size, **design.params()}
+    sample_id = sample_id_for(window, design.name, params, seed)
     existing = session.get(Sample, sample_id)
     if existing is not None and storage.exists(f"{SAMPLES_DIR}/{sample_id}.parquet"):
         return existing
     con = connect()
     window_relation(con, storage, window)
-    result = draw_simple_random_sample(con, "window_traffic", n=size, seed=seed)
+    excluded = previous_units(session, storage) if design.exclude_previous else None
+    result = draw_sample_from(
+        con, "window_traffic", design, n=size, seed=seed, sections=sections, excluded=excluded
+    )
     table = result.table.append_column("sample_id", [[sample_id] * result.table.num_rows])
     uri = storage.write_table(table, f"{SAMPLES_DIR}/{sample_id}.parquet")
+    storage.write_table(result.strata, f"{SAMPLES_DIR}/{sample_id}.strata.parquet")
     sample = existing or Sample(
         id=sample_id,
         window_start=window.start,
         window_end=window.end,
-        design="srs",
+        design=design.name,
         design_params=json.dumps(params),
         seed=seed,
         population_size=result.population_size,
@@ -64,5 +97,43 @@ def draw_sample(
     return sample
 
 
-def load_sample_table(storage: Storage, sample: Sample):  # -> pa.Table
+def load_strata(storage: Storage, sample: Sample) -> pa.Table:
+    """Per stratum: population, requests, sample size and inclusion probability."""
+    return storage.read_table(f"{SAMPLES_DIR}/{sample.id}.strata.parquet")
+
+
+def load_sample_table(storage: Storage, sample: Sample) -> pa.Table:
     return storage.read_table(f"{SAMPLES_DIR}/{sample.id}.parquet")
+
+
+def plan_for_window(
+    session: Session,
+    storage: Storage,
+    window: Window,
+    design: Design,
+    *,
+    margin: float,
+    auto_coded_above: float | None = None,
+    sections: pa.Table | None = None,
+) -> Plan:
+    """Sample size per stratum for ``design`` on this window's traffic (see ``planning``).
+
+    With ``auto_coded_above``, the margin applies to the error rate of the automatically coded
+    part (strata whose confidence bin starts at or above that threshold).
+    """
+    con = connect()
+    window_relation(con, storage, window)
+    excluded = previous_units(session, storage) if design.exclude_previous else None
+    prepare_units(con, "window_traffic", design, sections=sections, excluded=excluded)
+    populations = stratum_counts(con)
+    domain = None
+    if auto_coded_above is not None:
+        domain = design.strata_above(list(populations), auto_coded_above)
+    return plan_sample_size(
+        populations,
+        design.prior_for(list(populations)),
+        margin,
+        allocation=design.allocation if design.stratified else "proportional",
+        minimum=design.minimum if design.stratified else 0,
+        domain=domain,
+    )

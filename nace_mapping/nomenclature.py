@@ -213,6 +213,14 @@ class Nomenclature:
             }
         )
 
+    def division_sections(self) -> pa.Table:
+        """``division`` -> ``section`` (a code's section is its division's parent)."""
+        divisions = self.codes(Level.DIVISION)
+        return pa.table(
+            {"division": divisions, "section": [self.parent(d) for d in divisions]},
+            schema=pa.schema([("division", pa.string()), ("section", pa.string())]),
+        )
+
     def tree(self) -> list[dict[str, Any]]:
         """Section > division > subclass, for a Label Studio taxonomy."""
         children: dict[str | None, list[str]] = {}

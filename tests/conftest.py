@@ -110,6 +110,20 @@ def live_env(
 
 
 @pytest.fixture
+def s3_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_server: S3Server, bucket: str
+) -> dict[str, str]:
+    """Settings pointing at the real S3 server (a fresh bucket) and SQLite; no Label Studio."""
+    monkeypatch.chdir(tmp_path)
+    env = s3_server.env(f"s3://{bucket}/campaigns") | {
+        "CAMPAIGNS_DATABASE_URL": f"sqlite:///{tmp_path / 'campaigns.db'}",
+    }
+    _apply_env(monkeypatch, env)
+    yield env
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def cli():
     from services.cli import app
 

@@ -6,6 +6,9 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from campaigns.allocation import Allocation
+from campaigns.sampling import Design, Duplicates
+
 
 class ErrorBody(BaseModel):
     type: str = Field(description="Error class, stable across versions.")
@@ -17,11 +20,43 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+class DesignSpec(BaseModel):
+    """A sampling design; all defaults = simple random sampling of requests."""
+
+    confidence_edges: list[float] = Field(
+        default_factory=list, description="Inner cut points of the confidence-index strata."
+    )
+    by_section: bool = Field(default=False, description="Stratify by predicted NACE section.")
+    allocation: Allocation = Allocation.PROPORTIONAL
+    minimum: int = Field(default=2, ge=0, le=10_000, description="Minimum units per stratum.")
+    fixed: dict[str, int] = Field(default_factory=dict, description="Fixed size per stratum.")
+    prior_accuracy: list[float] = Field(
+        default_factory=list, description="One value, or one per confidence bin (Neyman)."
+    )
+    duplicates: Duplicates = Duplicates.REQUESTS
+    include_previous: bool = Field(
+        default=False, description="Allow units of earlier campaigns to be drawn again."
+    )
+
+    def to_design(self) -> Design:
+        return Design(
+            confidence_edges=tuple(self.confidence_edges),
+            by_section=self.by_section,
+            allocation=Allocation.FIXED if self.fixed else self.allocation,
+            minimum=self.minimum,
+            fixed=tuple(sorted(self.fixed.items())),
+            prior_accuracy=tuple(self.prior_accuracy),
+            duplicates=self.duplicates,
+            exclude_previous=not self.include_previous,
+        )
+
+
 class SampleRequest(BaseModel):
     size: int = Field(gt=0, le=1_000_000, description="Number of units to draw.")
     days: int = Field(default=90, gt=0, le=3660, description="Window length in days.")
     end: date | None = Field(default=None, description="Last day of the window (default today).")
     seed: int = Field(default=0, ge=0, description="Same window + design + seed = same sample.")
+    design: DesignSpec = Field(default_factory=DesignSpec)
 
 
 class PushResult(BaseModel):

@@ -1,4 +1,4 @@
-"""Sampling commands: sample, samples."""
+"""Sampling commands: sample, plan, samples."""
 
 from __future__ import annotations
 
@@ -9,32 +9,238 @@ import typer
 from rich.table import Table
 
 from campaigns import crud
-from campaigns.samples import draw_sample
+from campaigns.allocation import Allocation
+from campaigns.nomenclatures import old_nomenclature
+from campaigns.samples import draw_sample, load_strata, plan_for_window
+from campaigns.sampling import Design, Duplicates
 from campaigns.traffic import Window
 from services.cli import context
 
+Size = Annotated[int, typer.Option("--size", "-n", help="Number of units to draw, in all.")]
+Days = Annotated[int, typer.Option(help="Window: this many days up to --end.")]
+End = Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), default today.")]
+Seed = Annotated[int, typer.Option(help="Seed: same window + design + seed = same sample.")]
+Edges = Annotated[
+    str,
+    typer.Option(
+        "--confidence-edges",
+        help="Stratify by confidence index: inner cut points, e.g. 0.3,0.6,0.8 (4 bins).",
+    ),
+]
+BySection = Annotated[
+    bool, typer.Option("--by-section", help="Stratify by the predicted code's NACE section.")
+]
+AllocationOpt = Annotated[
+    Allocation, typer.Option(help="How the sample is spread over the strata.")
+]
+Minimum = Annotated[int, typer.Option(help="At least this many units per stratum.")]
+Fixed = Annotated[
+    str,
+    typer.Option(help="Fixed allocation: 'stratum=size;stratum=size' (names from 'plan')."),
+]
+Prior = Annotated[
+    str,
+    typer.Option(
+        "--prior-accuracy",
+        help="Expected accuracy: one value, or one per confidence bin (Neyman, plan).",
+    ),
+]
+DuplicatesOpt = Annotated[
+    Duplicates,
+    typer.Option(
+        "--duplicates",
+        help="requests: the unit is the request; distinct: each distinct text once, "
+        "weighted by its occurrences.",
+    ),
+]
+IncludePrevious = Annotated[
+    bool,
+    typer.Option(
+        "--include-previous",
+        help="Allow units (same request or same text) of earlier campaigns to be drawn again.",
+    ),
+]
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.replace(" ", "").split(",") if x)
+
+
+def _fixed(text: str) -> tuple[tuple[str, int], ...]:
+    pairs = [p.split("=", 1) for p in text.split(";") if p.strip()]
+    return tuple(sorted((k.strip(), int(v)) for k, v in pairs))
+
+
+def _design(
+    edges: str,
+    by_section: bool,
+    allocation: Allocation,
+    minimum: int,
+    fixed: str,
+    prior: str,
+    duplicates: Duplicates,
+    include_previous: bool,
+) -> Design:
+    return Design(
+        confidence_edges=_floats(edges),
+        by_section=by_section,
+        allocation=Allocation.FIXED if fixed else allocation,
+        minimum=minimum,
+        fixed=_fixed(fixed),
+        prior_accuracy=_floats(prior),
+        duplicates=duplicates,
+        exclude_previous=not include_previous,
+    )
+
+
+def _window(days: int, end: str | None) -> Window:
+    return Window.last_days(days, date.fromisoformat(end) if end else None)
+
 
 def sample(
-    size: Annotated[int, typer.Option("--size", "-n", help="Number of units to draw.")],
-    days: Annotated[int, typer.Option(help="Window: this many days up to --end.")] = 90,
-    end: Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), default today.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed: same window + design + seed = same sample.")] = 0,
+    size: Size,
+    days: Days = 90,
+    end: End = None,
+    seed: Seed = 0,
+    confidence_edges: Edges = "",
+    by_section: BySection = False,
+    allocation: AllocationOpt = Allocation.PROPORTIONAL,
+    minimum: Minimum = 2,
+    fixed: Fixed = "",
+    prior_accuracy: Prior = "",
+    duplicates: DuplicatesOpt = Duplicates.REQUESTS,
+    include_previous: IncludePrevious = False,
 ) -> None:
-    """Draw a simple random sample (without replacement) of recent traffic.
+    """Draw a probability sample of recent traffic: simple random or stratified.
 
-    Each unit keeps its inclusion probability n/N and design weight N/n, so estimates made
-    from the annotated sample are unbiased for the whole window's traffic.
+    Every unit keeps its stratum, inclusion probability and design weight, so estimates made
+    from the annotated sample are unbiased for the whole window's traffic. Units already in
+    an earlier campaign (same request or same normalised text) are left out.
 
-    Example: campaigns sample --days 90 --size 2000 --seed 42
+    Examples:
+
+      campaigns sample --days 90 --size 2000 --seed 42
+
+      campaigns sample -n 2000 --confidence-edges 0.3,0.6,0.8 --by-section
+
+      To oversample around the automatic-coding threshold (say 0.75), put narrow bins around
+      it and give them equal shares:
+      campaigns sample -n 2000 --confidence-edges 0.5,0.7,0.75,0.8,0.9 --allocation equal
+
+      Neyman allocation, from a prior accuracy per bin (earlier campaign):
+      campaigns sample -n 2000 --confidence-edges 0.5,0.8 --allocation neyman
+      --prior-accuracy 0.6,0.85,0.97
     """
-    window = Window.last_days(days, date.fromisoformat(end) if end else None)
+    window = _window(days, end)
+    design = _design(
+        confidence_edges,
+        by_section,
+        allocation,
+        minimum,
+        fixed,
+        prior_accuracy,
+        duplicates,
+        include_previous,
+    )
+    sections = old_nomenclature(context.settings()).division_sections()
+    storage = context.storage()
     with context.session() as session:
-        drawn = draw_sample(session, context.storage(), window, size=size, seed=seed)
-        context.console.print(
-            f"Sample [bold]{drawn.id}[/]: {drawn.sample_size} of {drawn.population_size} "
-            f"requests ({window.describe()}), inclusion probability "
-            f"{drawn.sample_size / drawn.population_size:.6f}\n  stored at {drawn.uri}"
+        drawn = draw_sample(
+            session, storage, window, size=size, seed=seed, design=design, sections=sections
         )
+        context.console.print(
+            f"Sample [bold]{drawn.id}[/] ({drawn.design}): {drawn.sample_size} of "
+            f"{drawn.population_size:,} units ({window.describe()})\n  stored at {drawn.uri}"
+        )
+        if design.stratified:
+            _print_strata(load_strata(storage, drawn).to_pylist())
+
+
+def _print_strata(rows: list[dict[str, object]]) -> None:
+    table = Table("stratum", "population", "sample", "inclusion prob.", "weight")
+    for row in rows:
+        n = int(row["sample_size"])  # type: ignore[call-overload]
+        big = int(row["population"])  # type: ignore[call-overload]
+        table.add_row(
+            str(row["stratum"]),
+            f"{big:,}",
+            str(n),
+            f"{n / big:.5f}",
+            f"{big / n:,.1f}" if n else "-",
+        )
+    context.console.print(table)
+
+
+def plan(
+    margin: Annotated[
+        float, typer.Option(help="Target half-width of the 95% interval, e.g. 0.02.")
+    ] = 0.02,
+    auto_coded: Annotated[
+        bool,
+        typer.Option(
+            "--auto-coded",
+            help="Plan for the error rate of the automatically coded part (confidence >= "
+            "threshold; the threshold must be one of --confidence-edges).",
+        ),
+    ] = False,
+    threshold: Annotated[
+        float | None, typer.Option(help="Automatic-coding threshold (default: settings).")
+    ] = None,
+    days: Days = 90,
+    end: End = None,
+    confidence_edges: Edges = "",
+    by_section: BySection = False,
+    allocation: AllocationOpt = Allocation.PROPORTIONAL,
+    minimum: Minimum = 2,
+    prior_accuracy: Prior = "",
+    duplicates: DuplicatesOpt = Duplicates.REQUESTS,
+    include_previous: IncludePrevious = False,
+) -> None:
+    """How many units a design needs for a target margin of error, per stratum.
+
+    Uses the window's real stratum sizes and a prior accuracy (one value or one per
+    confidence bin; without one, 0.5, the worst case). The accuracy margin is for the
+    whole traffic; with --auto-coded, for the error rate of the automatically coded part.
+
+    Example: campaigns plan --margin 0.02 --confidence-edges 0.5,0.75 --allocation neyman
+    --prior-accuracy 0.6,0.85,0.97 --auto-coded --threshold 0.75
+    """
+    window = _window(days, end)
+    design = _design(
+        confidence_edges,
+        by_section,
+        allocation,
+        minimum,
+        "",
+        prior_accuracy,
+        duplicates,
+        include_previous,
+    )
+    sections = old_nomenclature(context.settings()).division_sections()
+    cut = None
+    if auto_coded:
+        cut = threshold if threshold is not None else context.settings().auto_coding_threshold
+    with context.session() as session:
+        result = plan_for_window(
+            session,
+            context.storage(),
+            window,
+            design,
+            margin=margin,
+            auto_coded_above=cut,
+            sections=sections,
+        )
+    target = "error rate of the automatically coded part" if auto_coded else "accuracy"
+    context.console.print(
+        f"[bold]{result.sample_size}[/] units give a 95% margin of +/-{result.margin:.4f} on "
+        f"the {target} (target {margin}), {window.describe()}, {design.name} design."
+    )
+    table = Table("stratum", "population", "prior accuracy", "sample")
+    for h, size in result.sizes.items():
+        table.add_row(h, f"{result.populations[h]:,}", f"{result.priors[h]:.2f}", str(size))
+    context.console.print(table)
+    if not result.reachable:
+        context.console.print("[yellow]Even a census does not reach the target margin.[/]")
 
 
 def samples() -> None:
@@ -55,4 +261,5 @@ def samples() -> None:
 
 def register(app: typer.Typer) -> None:
     app.command()(sample)
+    app.command()(plan)
     app.command()(samples)

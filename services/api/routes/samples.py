@@ -6,19 +6,33 @@ from fastapi import APIRouter
 
 from campaigns import crud
 from campaigns.models import Sample
+from campaigns.nomenclatures import old_nomenclature
 from campaigns.samples import draw_sample
 from campaigns.traffic import Window
-from services.api.deps import SessionDep, StorageDep
+from services.api.deps import SessionDep, SettingsDep, StorageDep
 from services.api.schemas import SampleRequest
 
 router = APIRouter(prefix="/samples", tags=["samples"])
 
 
 @router.post("", response_model=Sample, status_code=201)
-def create_sample(body: SampleRequest, session: SessionDep, storage: StorageDep) -> Sample:
-    """Draw a simple random sample of the window (same parameters: same sample)."""
+def create_sample(
+    body: SampleRequest, session: SessionDep, storage: StorageDep, settings: SettingsDep
+) -> Sample:
+    """Draw a simple random or stratified sample of the window (same parameters: same sample).
+
+    Units of earlier campaigns are left out unless ``design.include_previous``.
+    """
     window = Window.last_days(body.days, body.end)
-    return draw_sample(session, storage, window, size=body.size, seed=body.seed)
+    return draw_sample(
+        session,
+        storage,
+        window,
+        size=body.size,
+        seed=body.seed,
+        design=body.design.to_design(),
+        sections=old_nomenclature(settings).division_sections(),
+    )
 
 
 @router.get("", response_model=list[Sample])

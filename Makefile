@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LS_VENV := .ls-venv
 
-.PHONY: install demo stop test lint format bench clean
+.PHONY: install system-packages demo stop test lint format bench clean
 
 $(BIN)/campaigns: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,7 +15,14 @@ $(BIN)/campaigns: pyproject.toml
 $(LS_VENV)/bin/label-studio: | $(BIN)/campaigns
 	$(BIN)/python -c "from services.local_stack import ensure_label_studio; ensure_label_studio()"
 
-install: $(BIN)/campaigns $(LS_VENV)/bin/label-studio
+## Debian's PostgreSQL (tests run the integration suite on it too) and Chromium (the HTML
+## report is rendered headless in a test), installed only when missing.
+system-packages:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v chromium >/dev/null \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      postgresql chromium >/dev/null)
+
+install: $(BIN)/campaigns $(LS_VENV)/bin/label-studio system-packages
 
 ## Run the whole job end to end on synthetic traffic with local Label Studio and S3.
 demo: install
@@ -25,11 +32,13 @@ demo: install
 stop:
 	$(BIN)/python -m services.demo --stop
 
-## Lint, then the whole test suite (unit and integration, against real servers).
+## Lint, then the whole test suite (unit and integration, against real servers, on SQLite),
+## then the integration tests again with PostgreSQL as the campaign database.
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+	CAMPAIGNS_TEST_DATABASE=postgresql $(BIN)/pytest -m integration -q
 
 lint:
 	$(BIN)/ruff check .

@@ -175,6 +175,65 @@ def start_s3(
     return server
 
 
+# -- PostgreSQL ----------------------------------------------------------------------------
+@dataclass
+class PostgresServer:
+    url: str
+    data_dir: str
+    port: int
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*_as_postgres(), _pg_binary("pg_ctl"), "stop", "-D", self.data_dir, "-m", "fast"],
+            capture_output=True,
+            check=False,
+        )
+
+
+def _pg_binary(name: str) -> str:
+    found = shutil.which(name) or next(
+        (str(p) for p in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None
+    )
+    if not found:
+        raise StackError(
+            f"PostgreSQL's {name} is missing: apt-get install postgresql (Debian's package)."
+        )
+    return found
+
+
+def _as_postgres() -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the 'postgres' user then."""
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def start_postgres(data_dir: Path, database: str = "campaigns") -> PostgresServer:
+    """Start a throwaway PostgreSQL cluster on 127.0.0.1 (Debian's binaries), trust auth."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(data_dir, "postgres", "postgres")
+    pgdata = data_dir / "pgdata"
+    run = [*_as_postgres()]
+    subprocess.run(
+        [*run, _pg_binary("initdb"), "-D", str(pgdata), "-U", "postgres", "-A", "trust",
+         "--no-sync", "-E", "UTF8"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    port = free_port()
+    log = data_dir / "postgres.log"
+    subprocess.run(
+        [*run, _pg_binary("pg_ctl"), "start", "-D", str(pgdata), "-w", "-l", str(log), "-o",
+         f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"],
+        capture_output=True, check=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c",
+         f"CREATE DATABASE {database}"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
+    return PostgresServer(url, str(pgdata), port)
+
+
 # -- Label Studio --------------------------------------------------------------------------
 @dataclass
 class LabelStudioServer:

@@ -1,12 +1,15 @@
 """Test harness: a real Label Studio server and a real S3 server, started once per session.
 
 Both run as local processes on 127.0.0.1 (see ``services/local_stack.py``): Label Studio from
-its own virtual environment (installed on first use), SeaweedFS as the S3 server.
+its own virtual environment (installed on first use), SeaweedFS as the S3 server. With
+``CAMPAIGNS_TEST_DATABASE=postgresql`` the campaign database is a real PostgreSQL server
+(Debian's binaries) instead of SQLite.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +17,18 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.config import Config
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from campaigns.config import get_settings
-from services.local_stack import LabelStudioServer, S3Server, start_label_studio_copy, start_s3
+from services.local_stack import (
+    LabelStudioServer,
+    PostgresServer,
+    S3Server,
+    start_label_studio_copy,
+    start_postgres,
+    start_s3,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -74,6 +85,31 @@ def _apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
     get_settings.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | None]:
+    """A real PostgreSQL server when CAMPAIGNS_TEST_DATABASE=postgresql, else None (SQLite)."""
+    if os.environ.get("CAMPAIGNS_TEST_DATABASE", "sqlite") != "postgresql":
+        yield None
+        return
+    # Not under pytest's tmp dir: the 'postgres' user must be able to reach the folder.
+    server = start_postgres(Path(tempfile.mkdtemp(prefix="campaigns-pg-")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, postgres: PostgresServer | None) -> str:
+    """A fresh, empty database per test: SQLite file, or a new PostgreSQL database."""
+    if postgres is None:
+        return f"sqlite:///{tmp_path / 'campaigns.db'}"
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(postgres.url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return postgres.url.rsplit("/", 1)[0] + f"/{name}"
+
+
 @pytest.fixture
 def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Settings for a local storage root and SQLite, no services."""
@@ -94,15 +130,14 @@ def live_env(
     s3_server: S3Server,
     label_studio: LabelStudioServer,
     bucket: str,
+    database_url: str,
 ) -> dict[str, str]:
-    """Settings pointing at the real S3 (a fresh bucket) and Label Studio servers."""
+    """Settings pointing at the real S3 (a fresh bucket), Label Studio and database."""
     monkeypatch.chdir(tmp_path)
     env = (
         s3_server.env(f"s3://{bucket}/campaigns")
         | label_studio.env()
-        | {
-            "CAMPAIGNS_DATABASE_URL": f"sqlite:///{tmp_path / 'campaigns.db'}",
-        }
+        | {"CAMPAIGNS_DATABASE_URL": database_url}
     )
     _apply_env(monkeypatch, env)
     yield env
@@ -111,13 +146,15 @@ def live_env(
 
 @pytest.fixture
 def s3_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3_server: S3Server, bucket: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_server: S3Server,
+    bucket: str,
+    database_url: str,
 ) -> dict[str, str]:
-    """Settings pointing at the real S3 server (a fresh bucket) and SQLite; no Label Studio."""
+    """Settings pointing at the real S3 server (a fresh bucket) and database; no Label Studio."""
     monkeypatch.chdir(tmp_path)
-    env = s3_server.env(f"s3://{bucket}/campaigns") | {
-        "CAMPAIGNS_DATABASE_URL": f"sqlite:///{tmp_path / 'campaigns.db'}",
-    }
+    env = s3_server.env(f"s3://{bucket}/campaigns") | {"CAMPAIGNS_DATABASE_URL": database_url}
     _apply_env(monkeypatch, env)
     yield env
     get_settings.cache_clear()

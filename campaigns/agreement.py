@@ -233,3 +233,16 @@ def annotator_vs_majority(table: Ratings) -> pd.DataFrame:
     result["tasks"] = result["tasks"].fillna(0).astype(np.int64)
     result["agreement_with_majority"] = result["agreement_with_majority"].astype(np.float64)
     return result.reset_index()
+
+
+def ratings_from_annotations(annotations: pa.Table) -> pd.DataFrame:
+    """The ratings of an export's annotations table: coded annotations, one per expert and task.
+
+    "Cannot be coded" is a rating too (label ``cannot_code``); skipped and invalid annotations
+    are not. When an expert annotated a task twice, their latest annotation counts.
+    """
+    df = annotations.select(["task_id", "annotator", "status", "code", "updated_at"]).to_pandas()
+    df = df[df["status"].isin(["coded", "cannot_code"])]
+    df = df.assign(label=df["code"].where(df["status"] == "coded", "cannot_code"))
+    df = df.sort_values("updated_at").drop_duplicates(["task_id", "annotator"], keep="last")
+    return df.loc[:, list(COLUMNS)].reset_index(drop=True)

@@ -115,6 +115,23 @@ class LabelStudioGateway:
         project = self._call(self.client.projects.get, id=project_id)
         return int(project.task_number or 0)
 
+    def project_progress(self, project_id: int) -> dict[str, int]:
+        """Label Studio's own counters of a project (one request)."""
+        try:
+            response = self.http.get(f"/api/projects/{project_id}")
+        except _TRANSIENT as err:
+            raise self._unavailable(err) from err
+        if response.status_code == 404:
+            raise NotFoundError(f"Label Studio has no project {project_id}.")
+        response.raise_for_status()
+        body = response.json()
+        return {
+            "tasks": int(body.get("task_number") or 0),
+            "tasks_annotated": int(body.get("num_tasks_with_annotations") or 0),
+            "annotations": int(body.get("total_annotations_number") or 0),
+            "skipped": int(body.get("skipped_annotations_number") or 0),
+        }
+
     # -- tasks -----------------------------------------------------------------------------
     def existing_keys(self, project_id: int, page_size: int = 1000) -> set[str]:
         """The ``campaign_key`` of every task already in the project.

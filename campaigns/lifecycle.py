@@ -192,13 +192,21 @@ def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
     return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
 
 
-def latest_gold(storage: Storage, campaign: Campaign) -> pa.Table:
-    """The gold table of the campaign's latest export."""
-    pointer = f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST"
-    if not storage.exists(pointer):
+def _latest_file(storage: Storage, campaign: Campaign, name: str) -> pa.Table:
+    version = _latest_version(storage, campaign)
+    if version is None:
         raise EmptySelectionError(
             f"Campaign {campaign.id} has no export yet.",
             f"Run 'campaigns export {campaign.id}' first.",
         )
-    version = storage.read_bytes(pointer).decode().strip()
-    return storage.read_table(f"{export_dir(campaign.id or 0, version)}/gold.parquet")
+    return storage.read_table(f"{export_dir(campaign.id or 0, version)}/{name}")
+
+
+def latest_gold(storage: Storage, campaign: Campaign) -> pa.Table:
+    """The gold table (one row per annotated unit) of the campaign's latest export."""
+    return _latest_file(storage, campaign, "gold.parquet")
+
+
+def latest_annotations(storage: Storage, campaign: Campaign) -> pa.Table:
+    """Every annotation (one row per expert and task) of the campaign's latest export."""
+    return _latest_file(storage, campaign, "annotations.parquet")

@@ -71,3 +71,28 @@ class CampaignPublic(CampaignBase):
     last_export_version: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Job(SQLModel, table=True):
+    """A long action (push, export, metrics, report) run in the background; clients poll it."""
+
+    id: str = Field(primary_key=True)
+    kind: str = Field(index=True)
+    campaign_id: int | None = Field(default=None, index=True)
+    status: JobStatus = JobStatus.QUEUED
+    done: int = 0
+    total: int | None = None
+    result: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    error_hint: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

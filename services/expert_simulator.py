@@ -83,7 +83,9 @@ class LabelStudioExpert:
 
     url: str
     token: str
+    annotator: str | None = None
     client: httpx.Client = field(init=False)
+    user_id: int | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.client = httpx.Client(
@@ -91,6 +93,22 @@ class LabelStudioExpert:
             timeout=60,
             headers={"Authorization": f"Token {self.token}"},
         )
+        if self.annotator:
+            self.user_id = self._ensure_user(self.annotator)
+
+    def _ensure_user(self, name: str) -> int:
+        """A Label Studio user for this expert (created once), so annotations carry its id."""
+        email = f"{name}@experts.example.org"
+        listed = self.client.get("/api/users/")
+        listed.raise_for_status()
+        for user in listed.json():
+            if user.get("email") == email:
+                return int(user["id"])
+        created = self.client.post(
+            "/api/users/", json={"email": email, "username": name, "first_name": name}
+        )
+        created.raise_for_status()
+        return int(created.json()["id"])
 
     def tasks(self, project_id: int) -> list[dict[str, Any]]:
         tasks: list[dict[str, Any]] = []
@@ -111,9 +129,10 @@ class LabelStudioExpert:
         return tasks
 
     def annotate(self, task_id: int, answer: ExpertAnswer, lead_time: float = 12.5) -> int:
-        resp = self.client.post(
-            f"/api/tasks/{task_id}/annotations/", json=annotation_payload(answer, lead_time)
-        )
+        payload = annotation_payload(answer, lead_time)
+        if self.user_id is not None:
+            payload["completed_by"] = self.user_id
+        resp = self.client.post(f"/api/tasks/{task_id}/annotations/", json=payload)
         resp.raise_for_status()
         return int(resp.json()["id"])
 

@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from campaigns.errors import CampaignError
 from services.api.deps import require_token
-from services.api.routes import campaigns, health, samples
+from services.api.routes import campaigns, health, jobs, samples
 from services.api.schemas import ErrorResponse
 
 ERRORS = {
@@ -60,6 +60,7 @@ def create_app() -> FastAPI:
     protected = [Depends(require_token)]
     app.include_router(samples.router, dependencies=protected, responses=ERRORS)
     app.include_router(campaigns.router, dependencies=protected, responses=ERRORS)
+    app.include_router(jobs.router, dependencies=protected, responses=ERRORS)
     return app
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from campaigns.allocation import Allocation
+from campaigns.models import Job, JobStatus
 from campaigns.sampling import Design, Duplicates
 
 
@@ -79,3 +82,53 @@ class ExportResult(BaseModel):
     tasks_read: int
     incremental: bool
     gold_rule: str
+
+
+class JobPublic(BaseModel):
+    """A background action; poll ``GET /jobs/{id}`` until ``status`` is final."""
+
+    id: str
+    kind: str
+    campaign_id: int | None
+    status: JobStatus
+    done: int = Field(description="Units of work done so far (tasks imported, ...).")
+    total: int | None = Field(description="Units of work in all, when known.")
+    result: dict[str, Any] | None = Field(description="The action's result once succeeded.")
+    error: ErrorBody | None = Field(description="Why it failed, once failed.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobPublic:
+        error = (
+            ErrorBody(type=job.error_type, message=job.error_message or "", hint=job.error_hint)
+            if job.error_type
+            else None
+        )
+        return cls(
+            id=job.id,
+            kind=job.kind,
+            campaign_id=job.campaign_id,
+            status=job.status,
+            done=job.done,
+            total=job.total,
+            result=json.loads(job.result) if job.result else None,
+            error=error,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+        )
+
+
+class CampaignProgress(BaseModel):
+    campaign_id: int
+    status: str
+    tasks: int = Field(description="Tasks in the Label Studio project(s).")
+    tasks_annotated: int = Field(description="Tasks with at least one submitted annotation.")
+    annotations: int
+    skipped: int = Field(description="Annotations the experts skipped.")
+    progress: float = Field(description="tasks_annotated / tasks.")
+    agreement: dict[str, Any] | None = Field(
+        description="Agreement figures of the latest export (tasks with several annotations)."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,15 @@ def test_api_lifecycle(api: TestClient, cli, tmp_path: Path, label_studio):
     dup = api.post("/campaigns", json={"name": "api-gold", "sample_id": sample_id})
     assert dup.status_code == 409 and dup.json()["error"]["type"] == "ConflictError"
 
-    pushed = api.post(f"/campaigns/{campaign['id']}/push").json()
-    assert (pushed["imported"], pushed["already_present"]) == (12, 0)
-    assert api.post(f"/campaigns/{campaign['id']}/push").json()["imported"] == 0
+    started = api.post(f"/campaigns/{campaign['id']}/push")
+    assert started.status_code == 202 and started.json()["kind"] == "push"
+    job = finished(api, started)
+    assert job["status"] == "succeeded" and job["done"] == 12
+    assert (job["result"]["imported"], job["result"]["already_present"]) == (12, 0)
+    again = finished(api, api.post(f"/campaigns/{campaign['id']}/push"))
+    assert again["result"]["imported"] == 0
+    jobs = api.get("/jobs", params={"campaign_id": campaign["id"]}).json()
+    assert [j["id"] for j in jobs] == [again["id"], job["id"]]  # most recent first
 
     listed = api.get("/campaigns", params={"status": "pushed"}).json()
     assert [c["name"] for c in listed] == ["api-gold"]
@@ -53,13 +60,40 @@ def test_api_lifecycle(api: TestClient, cli, tmp_path: Path, label_studio):
     tasks = expert.tasks(campaign["ls_project_id"])
     for task in tasks[:4]:
         expert.annotate(task["id"], ExpertAnswer(code=task["data"]["suggestions"][0]["value"]))
-    exported = api.post(f"/campaigns/{campaign['id']}/export").json()
-    assert exported["annotations"] == 4 and exported["status_counts"] == {"coded": 4}
+    second = LabelStudioExpert(label_studio.url, label_studio.token, annotator="expert-2")
+    for task in tasks[:2]:  # overlap on two tasks: one agreement, one disagreement
+        code = task["data"]["suggestions"][0 if task["id"] == tasks[0]["id"] else 1]["value"]
+        second.annotate(task["id"], ExpertAnswer(code=code))
+    progress = api.get(f"/campaigns/{campaign['id']}/progress").json()
+    assert (progress["tasks"], progress["tasks_annotated"], progress["annotations"]) == (12, 4, 6)
+    assert progress["agreement"] is None  # not exported yet
+
+    exported = finished(api, api.post(f"/campaigns/{campaign['id']}/export"))["result"]
+    assert exported["annotations"] == 6
+    assert exported["status_counts"] == {"coded": 3, "disagreement": 1}
+    agreement = api.get(f"/campaigns/{campaign['id']}/progress").json()["agreement"]
+    assert agreement["tasks_with_overlap"] == 2 and agreement["percent_agreement"] == 0.5
 
     metrics = api.get(f"/campaigns/{campaign['id']}/metrics", params={"threshold": 0.5}).json()
     assert metrics["accuracy"]["estimate"] == pytest.approx(1.0)
-    assert metrics["accuracy"]["n"] == 4
+    assert metrics["accuracy"]["n"] == 3
     assert 0 < metrics["accuracy"]["ci_low"] < 1
+
+    archived = api.post(f"/campaigns/{campaign['id']}/archive").json()
+    assert archived["status"] == "archived"
+    refused = api.post(f"/campaigns/{campaign['id']}/push")
+    assert refused.status_code == 409 and "archived" in refused.json()["error"]["message"]
+
+
+def finished(api: TestClient, started) -> dict:
+    """Poll a job until it ends (the test client runs background tasks before returning)."""
+    assert started.status_code == 202, started.text
+    for _ in range(100):
+        job = api.get(f"/jobs/{started.json()['id']}").json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job still {job['status']}")
 
 
 def test_api_errors_are_json_with_a_stable_shape(api: TestClient):

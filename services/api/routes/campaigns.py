@@ -1,18 +1,31 @@
-"""Campaigns: create, list, get, push, export, metrics."""
+"""Campaigns: create, list, get, progress, push, export (as jobs), archive, metrics."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
+from sqlmodel import Session
 
-from campaigns import crud, lifecycle
+from campaigns import crud, jobs, lifecycle
+from campaigns.agreement import agreement_summary, ratings_from_annotations
+from campaigns.db import get_engine
+from campaigns.errors import ConflictError
+from campaigns.jobs import Progress
 from campaigns.kinds import kit_for
-from campaigns.models import CampaignCreate, CampaignKind, CampaignPublic, CampaignStatus
+from campaigns.labelstudio import LabelStudioGateway
+from campaigns.models import (
+    Campaign,
+    CampaignCreate,
+    CampaignKind,
+    CampaignPublic,
+    CampaignStatus,
+)
 from campaigns.nomenclatures import old_nomenclature
+from campaigns.storage import Storage
 from services.api.deps import GatewayDep, SessionDep, SettingsDep, StorageDep
-from services.api.schemas import ExportResult, PushResult
+from services.api.schemas import CampaignProgress, JobPublic
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -41,36 +54,112 @@ def get_campaign(campaign_id: int, session: SessionDep) -> Any:
     return crud.get_campaign(session, campaign_id)
 
 
-@router.post("/{campaign_id}/push", response_model=PushResult)
-def push_campaign(
-    campaign_id: int,
+def _start(
+    background: BackgroundTasks,
     session: SessionDep,
-    storage: StorageDep,
-    gateway: GatewayDep,
     settings: SettingsDep,
+    kind: str,
+    campaign: Campaign,
+    action: Callable[[Session, Progress], Any],
+) -> JobPublic:
+    job = jobs.create_job(session, kind, campaign.id)
+    background.add_task(jobs.run_job, get_engine(settings), job.id, action)
+    return JobPublic.of(job)
+
+
+@router.post("/{campaign_id}/push", response_model=JobPublic, status_code=202)
+def push_campaign(
+    campaign_id: int, background: BackgroundTasks, session: SessionDep, settings: SettingsDep
 ) -> Any:
-    """Import the tasks not yet in Label Studio (idempotent: safe to retry)."""
+    """Import the tasks not yet in Label Studio, in the background (idempotent: safe to retry).
+
+    Poll ``GET /jobs/{id}``: ``done`` counts the tasks imported so far; the result is a
+    PushResult.
+    """
     campaign = crud.get_campaign(session, campaign_id)
-    summary = lifecycle.push_campaign(
-        session, storage, gateway, kit_for(campaign.kind, settings), campaign
-    )
-    return asdict(summary)
+    if campaign.status == CampaignStatus.ARCHIVED:
+        raise ConflictError(f"Campaign {campaign_id} is archived.", "Create a new campaign.")
+
+    def action(job_session: Session, progress: Progress) -> Any:
+        count = {"done": 0}
+
+        def on_batch(n: int) -> None:
+            count["done"] += n
+            progress(count["done"], None)
+
+        target = crud.get_campaign(job_session, campaign_id)
+        return lifecycle.push_campaign(
+            job_session,
+            Storage.from_settings(settings),
+            LabelStudioGateway.from_settings(settings),
+            kit_for(target.kind, settings),
+            target,
+            on_batch=on_batch,
+        )
+
+    return _start(background, session, settings, "push", campaign, action)
 
 
-@router.post("/{campaign_id}/export", response_model=ExportResult)
+@router.post("/{campaign_id}/export", response_model=JobPublic, status_code=202)
 def export_campaign(
     campaign_id: int,
+    background: BackgroundTasks,
     session: SessionDep,
-    storage: StorageDep,
-    gateway: GatewayDep,
     settings: SettingsDep,
+    full: bool = Query(default=False, description="Reread every task, not only the changed."),
 ) -> Any:
-    """Snapshot the annotations to Parquet (a new version; LATEST moves last)."""
+    """Sync the annotations into a new versioned export, in the background.
+
+    Incremental: only tasks changed since the last sync are read. The result is an
+    ExportResult; a sync already running for the campaign makes the job fail with a
+    ConflictError.
+    """
     campaign = crud.get_campaign(session, campaign_id)
-    summary = lifecycle.export_campaign(
-        session, storage, gateway, kit_for(campaign.kind, settings), campaign
+
+    def action(job_session: Session, progress: Progress) -> Any:
+        target = crud.get_campaign(job_session, campaign_id)
+        return lifecycle.export_campaign(
+            job_session,
+            Storage.from_settings(settings),
+            LabelStudioGateway.from_settings(settings),
+            kit_for(target.kind, settings),
+            target,
+            full=full,
+        )
+
+    return _start(background, session, settings, "export", campaign, action)
+
+
+@router.post("/{campaign_id}/archive", response_model=CampaignPublic)
+def archive_campaign(campaign_id: int, session: SessionDep) -> Any:
+    """Close the campaign: no more pushes; its exports and metrics stay readable."""
+    campaign = crud.get_campaign(session, campaign_id)
+    campaign.status = CampaignStatus.ARCHIVED
+    return crud.save(session, campaign)
+
+
+@router.get("/{campaign_id}/progress", response_model=CampaignProgress)
+def campaign_progress(
+    campaign_id: int, session: SessionDep, storage: StorageDep, gateway: GatewayDep
+) -> Any:
+    """Live counters from Label Studio, and the agreement of the latest export."""
+    campaign = crud.get_campaign(session, campaign_id)
+    counts = (
+        gateway.project_progress(campaign.ls_project_id)
+        if campaign.ls_project_id
+        else {"tasks": 0, "tasks_annotated": 0, "annotations": 0, "skipped": 0}
     )
-    return asdict(summary)
+    agreement = None
+    if campaign.last_export_version:
+        annotations = lifecycle.latest_annotations(storage, campaign)
+        agreement = agreement_summary(ratings_from_annotations(annotations))
+    return CampaignProgress(
+        campaign_id=campaign_id,
+        status=campaign.status,
+        progress=counts["tasks_annotated"] / counts["tasks"] if counts["tasks"] else 0.0,
+        agreement=agreement,
+        **counts,
+    )
 
 
 @router.get("/{campaign_id}/metrics")

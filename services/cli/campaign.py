@@ -11,7 +11,6 @@ from rich.table import Table
 from campaigns import crud, lifecycle
 from campaigns.kinds import kit_for
 from campaigns.models import CampaignCreate, CampaignKind
-from campaigns.nomenclatures import old_nomenclature
 from services.cli import context
 
 
@@ -122,28 +121,43 @@ def export(
 def metrics(
     campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
     threshold: Annotated[float | None, typer.Option(help="Automatic-coding threshold.")] = None,
+    replicates: Annotated[
+        int, typer.Option(help="Bootstrap replicates (stratified designs).")
+    ] = 1000,
+    write: Annotated[
+        bool, typer.Option(help="Write the figures as Parquet for the dashboard.")
+    ] = True,
 ) -> None:
-    """Accuracy of the model on the annotated sample and the automatic-coding rate.
+    """Every figure of the latest export, and the Parquet tables the dashboard reads.
 
-    Estimates are design-weighted (they hold for the whole traffic window), with 95% intervals.
+    Estimates are design-weighted (they hold for the whole traffic window), with 95%
+    intervals: Wilson for a simple random sample, a stratified bootstrap otherwise. Also:
+    accuracy at every nomenclature level, top-k, system accuracy, the threshold curve,
+    per-class scores, calibration, agreement and per-expert figures (see docs/metrics.md).
 
     Example: campaigns metrics sept-gold --threshold 0.8
     """
-    from services.cli.metrics_view import print_summary
+    from campaigns.monitoring import campaign_metrics
+    from services.cli.metrics_view import print_metrics
 
-    settings = context.settings()
-    t = settings.auto_coding_threshold if threshold is None else threshold
     with context.session() as session:
         campaign = crud.get_campaign(session, campaign_ref)
-        gold = lifecycle.latest_gold(context.storage(), campaign)
-        design = crud.get_sample(session, campaign.sample_id).design
-    print_summary(
-        context.console,
-        gold,
-        threshold=t,
-        design=design,
-        levels=old_nomenclature(settings).levels_table(),
-    )
+        result = campaign_metrics(
+            session,
+            context.storage(),
+            context.settings(),
+            campaign,
+            threshold=threshold,
+            replicates=replicates,
+            write=write,
+        )
+    print_metrics(context.console, result.metrics)
+    if result.written:
+        root = result.written["figures"].split("/metrics/")[0]
+        context.console.print(
+            f"Wrote {len(result.written)} tables under {root}/metrics/ "
+            f"(export {result.export_version})"
+        )
 
 
 def list_campaigns(

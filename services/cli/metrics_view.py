@@ -1,57 +1,76 @@
-"""Rendering the headline metrics in the terminal."""
+"""Rendering a campaign's figures in the terminal."""
 
 from __future__ import annotations
 
-import pyarrow as pa
+import math
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
-from campaigns.metrics_view import metrics_json
+from campaigns.gold_metrics import GoldMetrics
+
+_LABELS = {
+    "accuracy": "accuracy (subclass)",
+    "auto_coding_rate": "automatic-coding rate",
+    "accuracy_auto_coded": "accuracy of the auto-coded part",
+    "accuracy_manual": "accuracy of the manual part",
+    "system_accuracy": "system accuracy (manual counted right)",
+}
 
 
-def _fmt(p: dict[str, float]) -> tuple[str, str, str]:
-    if not p["n"]:
-        return ("-", "-", "0")
-    return (f"{p['estimate']:.1%}", f"[{p['ci_low']:.1%}, {p['ci_high']:.1%}]", str(p["n"]))
-
-
-def print_summary(
-    console: Console,
-    gold: pa.Table,
-    *,
-    threshold: float,
-    design: str,
-    levels: pa.Table | None = None,
-) -> None:
-    figures = metrics_json(gold, threshold=threshold, design=design, levels=levels)
-    table = Table(
-        "figure",
-        "estimate",
-        "95% interval",
-        "n",
-        title=f"Gold-standard metrics ({design}, threshold {threshold:g})",
+def _fmt(p: dict[str, Any]) -> tuple[str, str, str, str]:
+    if not p["n"] or p["estimate"] is None or math.isnan(p["estimate"]):
+        return ("-", "-", "0", str(p.get("method", "")))
+    return (
+        f"{p['estimate']:.1%}",
+        f"[{p['ci_low']:.1%}, {p['ci_high']:.1%}]",
+        str(p["n"]),
+        str(p["method"]),
     )
-    table.add_row("accuracy (subclass)", *_fmt(figures["accuracy"]))
-    table.add_row(
-        f"automatic-coding rate (conf >= {threshold:g})", *_fmt(figures["auto_coding_rate"])
+
+
+def print_metrics(console: Console, metrics: GoldMetrics) -> None:
+    summary = metrics.summary
+    figures = summary["figures"]
+    columns = ("figure", "estimate", "95% interval", "n", "interval")
+    head = Table(
+        *columns,
+        title=f"Gold-standard metrics ({summary['design']}, threshold {summary['threshold']:g})",
     )
-    table.add_row("accuracy of the auto-coded part", *_fmt(figures["accuracy_auto_coded"]))
-    table.add_row("accuracy of the manual part", *_fmt(figures["accuracy_manual"]))
-    console.print(table)
-    detail = Table(
-        "level / top-k",
-        "accuracy",
-        "95% interval",
-        "n",
-        title="Accuracy by nomenclature level and top-k (coded tasks)",
-    )
-    for level, figure in figures.get("accuracy_by_level", {}).items():
-        detail.add_row(level, *_fmt(figure))
-    for k, figure in figures["top_k_accuracy"].items():
-        detail.add_row(f"top-{k}", *_fmt(figure))
+    for name, label in _LABELS.items():
+        head.add_row(label, *_fmt(figures[name]))
+    console.print(head)
+    detail = Table(*columns, title="Accuracy by nomenclature level and top-k (coded units)")
+    for name, figure in figures.items():
+        if name.startswith("accuracy_") and name not in _LABELS:
+            detail.add_row(name.removeprefix("accuracy_"), *_fmt(figure))
+        elif name.startswith("top_"):
+            detail.add_row(name.replace("_accuracy", "").replace("_", "-"), *_fmt(figure))
     console.print(detail)
-    counts = ", ".join(f"{k}: {v}" for k, v in sorted(figures["status_counts"].items()))
+    if metrics.hardest.num_rows:
+        hard = Table("gold code", "support", "error rate", "most confused with", title="Hardest")
+        for row in metrics.hardest.slice(0, 8).to_pylist():
+            hard.add_row(
+                str(row.get("gold_code")),
+                str(row.get("support")),
+                f"{row.get('error_rate', float('nan')):.0%}",
+                str(row.get("most_confused_with")),
+            )
+        console.print(hard)
+    agreement = summary.get("agreement") or {}
+    if agreement.get("tasks_with_overlap"):
+        alpha = agreement["krippendorff_alpha"]
+        console.print(
+            f"Agreement on {agreement['tasks_with_overlap']} tasks with several annotations: "
+            f"{agreement['percent_agreement']:.1%} of pairs agree, Krippendorff's alpha "
+            f"{'-' if alpha is None else f'{alpha:.2f}'}"
+            f"; {metrics.adjudication.num_rows} tasks to adjudicate."
+        )
+    ece = summary.get("expected_calibration_error")
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary["status_counts"].items()))
     console.print(
-        f"Annotated tasks: {figures['tasks_annotated']} ({counts}); "
-        "cannot_code and skipped tasks are not counted as model errors."
+        f"Annotated units: {summary['units_annotated']} ({counts}); cannot_code, skipped and "
+        "disagreement units are never counted as model errors. "
+        + (f"Calibration error (ECE) of the top-1 score: {ece:.3f}." if ece is not None else "")
     )

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from campaigns.errors import CampaignError
-from services.cli import campaign, nace, sampling, traffic, transition
+from services.cli import campaign, nace, sampling, training, traffic, transition
 from services.cli.context import err_console
 
 
@@ -40,6 +40,7 @@ app.add_typer(nace.app, name="nace")
 app.add_typer(transition.app, name="transition")
 sampling.register(app)
 campaign.register(app)
+training.register(app)
 
 
 def main() -> None:

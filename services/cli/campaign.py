@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -160,6 +161,44 @@ def metrics(
         )
 
 
+def report(
+    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write (default: <campaign>-report.html).")
+    ] = None,
+    threshold: Annotated[float | None, typer.Option(help="Automatic-coding threshold.")] = None,
+    store: Annotated[
+        bool, typer.Option(help="Also store the report beside the metrics in storage.")
+    ] = True,
+) -> None:
+    """A self-contained HTML report of the latest export: open it in any browser, offline.
+
+    Threshold curve (automatic-coding rate vs accuracy, with intervals), accuracy at every
+    nomenclature level and top-k, calibration, the hardest classes, experts, adjudication.
+
+    Example: campaigns report sept-gold --out sept.html
+    """
+    from campaigns.monitoring import campaign_metrics
+    from campaigns.report import render_report
+
+    storage = context.storage()
+    with context.session() as session:
+        campaign = crud.get_campaign(session, campaign_ref)
+        result = campaign_metrics(
+            session, storage, context.settings(), campaign, threshold=threshold, write=False
+        )
+    page = render_report(result.metrics, title=f"Campaign {campaign.name}")
+    target = out or Path(f"{campaign.name}-report.html")
+    target.write_text(page, encoding="utf-8")
+    context.console.print(f"Report written to {target} ({len(page) / 1e6:.1f} MB, offline)")
+    if store:
+        uri = storage.write_bytes(
+            page.encode(),
+            f"reports/campaign={campaign.id}/report-{result.export_version}.html",
+        )
+        context.console.print(f"  and stored at {uri}")
+
+
 def list_campaigns(
     kind: Annotated[CampaignKind | None, typer.Option(help="Only this kind.")] = None,
 ) -> None:
@@ -225,5 +264,6 @@ def register(app: typer.Typer) -> None:
     app.command()(push)
     app.command()(export)
     app.command()(metrics)
+    app.command()(report)
     app.command("list")(list_campaigns)
     app.command()(nightly)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from datetime import date
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -44,7 +47,9 @@ def synthetic_logs(tmp_path: Path, cli) -> tuple[Path, Path]:
     return logs, truth
 
 
-def test_campaign_end_to_end(live_env, synthetic_logs, cli, s3_client, bucket, label_studio):
+def test_campaign_end_to_end(
+    live_env, synthetic_logs, cli, s3_client, bucket, label_studio, tmp_path
+):
     logs, truth_path = synthetic_logs
     out = cli("traffic", "ingest", str(logs)).output
     assert "3002" in out and "3000" in out  # lines read, rows written
@@ -131,6 +136,43 @@ def test_campaign_end_to_end(live_env, synthetic_logs, cli, s3_client, bucket, l
     )
     assert f"{right / len(coded):.1%}" in out
     assert "cannot_code" in out and "skipped" in out
+    assert "Wrote 10 tables under" in out
+
+    # The dashboard's Parquet: partitioned by campaign and computation date, on S3.
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]]
+    figures_keys = [
+        k for k in keys if k.startswith("campaigns/metrics/figures/") and k.endswith(".parquet")
+    ]
+    assert len(figures_keys) == 1
+    assert f"/campaign={campaign.id}/computed=" in figures_keys[0]
+    figures = storage.read_table(figures_keys[0].removeprefix("campaigns/"))
+    accuracy = figures.filter(pc.equal(figures["figure"], "accuracy")).to_pylist()[0]
+    assert accuracy["estimate"] == pytest.approx(right / len(coded))
+    assert accuracy["n"] == len(coded) and accuracy["method"] == "wilson"
+    assert accuracy["campaign_id"] == campaign.id
+
+    report = tmp_path / "report.html"
+    cli("report", "gold-e2e", "--out", str(report))
+    # Threshold curve, levels, calibration (too few errors here for a hardest-classes plot).
+    assert_renders_in_chromium(report, tmp_path, plots=3)
+
+
+def assert_renders_in_chromium(page: Path, tmp_path: Path, plots: int) -> None:
+    """Headless Chromium runs the page's JavaScript: every plotly figure draws its SVG."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is missing: make install installs Debian's chromium"
+    dom = subprocess.run(
+        [
+            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}",
+            "--virtual-time-budget=10000", "--dump-dom", page.as_uri(),
+        ],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    assert dom.count('class="plotly-graph-div') == plots
+    assert dom.count('class="main-svg"') >= plots  # drawn, not just embedded
+    assert "Choosing the threshold" in dom
 
 
 def test_unknown_campaign_and_missing_token_give_one_line_errors(live_env, cli, monkeypatch):

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from campaigns import crud, jobs, lifecycle
@@ -15,6 +16,7 @@ from campaigns.errors import ConflictError
 from campaigns.jobs import Progress
 from campaigns.kinds import kit_for
 from campaigns.labelstudio import LabelStudioGateway
+from campaigns.metrics_view import metrics_json
 from campaigns.models import (
     Campaign,
     CampaignCreate,
@@ -22,7 +24,9 @@ from campaigns.models import (
     CampaignPublic,
     CampaignStatus,
 )
+from campaigns.monitoring import campaign_metrics as campaign_metrics_of
 from campaigns.nomenclatures import old_nomenclature
+from campaigns.report import render_report
 from campaigns.storage import Storage
 from services.api.deps import GatewayDep, SessionDep, SettingsDep, StorageDep
 from services.api.schemas import CampaignProgress, JobPublic
@@ -170,9 +174,7 @@ def campaign_metrics(
     settings: SettingsDep,
     threshold: float | None = Query(default=None, ge=0, le=1),
 ) -> dict[str, Any]:
-    """Design-weighted accuracy and automatic-coding figures of the latest export."""
-    from campaigns.metrics_view import metrics_json
-
+    """Headline design-weighted figures of the latest export, with 95% intervals."""
     campaign = crud.get_campaign(session, campaign_id)
     gold = lifecycle.latest_gold(storage, campaign)
     design = crud.get_sample(session, campaign.sample_id).design
@@ -180,3 +182,47 @@ def campaign_metrics(
     return metrics_json(
         gold, threshold=t, design=design, levels=old_nomenclature(settings).levels_table()
     )
+
+
+@router.post("/{campaign_id}/metrics", response_model=JobPublic, status_code=202)
+def compute_metrics(
+    campaign_id: int,
+    background: BackgroundTasks,
+    session: SessionDep,
+    settings: SettingsDep,
+    threshold: float | None = Query(default=None, ge=0, le=1),
+) -> Any:
+    """Compute every figure of the latest export and write the dashboard's Parquet tables.
+
+    In the background; the job's result lists the tables written.
+    """
+    campaign = crud.get_campaign(session, campaign_id)
+
+    def action(job_session: Session, progress: Progress) -> Any:
+        target = crud.get_campaign(job_session, campaign_id)
+        result = campaign_metrics_of(
+            job_session, Storage.from_settings(settings), settings, target, threshold=threshold
+        )
+        return {
+            "export_version": result.export_version,
+            "summary": result.metrics.summary,
+            "tables": result.written,
+        }
+
+    return _start(background, session, settings, "metrics", campaign, action)
+
+
+@router.get("/{campaign_id}/report", response_class=HTMLResponse)
+def campaign_report(
+    campaign_id: int,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    threshold: float | None = Query(default=None, ge=0, le=1),
+) -> HTMLResponse:
+    """The campaign's self-contained HTML report (threshold curve, levels, calibration...)."""
+    campaign = crud.get_campaign(session, campaign_id)
+    result = campaign_metrics_of(
+        session, storage, settings, campaign, threshold=threshold, write=False
+    )
+    return HTMLResponse(render_report(result.metrics, title=f"Campaign {campaign.name}"))

@@ -1,0 +1,66 @@
+"""Retraining command: training-set."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from campaigns import crud, lifecycle
+from campaigns.models import CampaignKind
+from campaigns.nomenclatures import new_nomenclature, old_nomenclature
+from campaigns.retraining import export_training_set
+from services.cli import context
+
+
+def training_set(
+    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    compare_with: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-with",
+            metavar="PATH",
+            help="An existing training set (Parquet or CSV with columns text, code): list "
+            "the texts whose label there differs from the experts' gold code.",
+        ),
+    ] = None,
+) -> None:
+    """Turn the coded units of the campaign's latest export into training rows.
+
+    Each row keeps the text, the gold code, the unit's design weight and its provenance
+    (campaign, nomenclature, request). With --compare-with, the texts already in a training
+    set (matched after upper-casing, accent stripping and whitespace collapsing) whose label
+    differs from the gold code are written beside it (codes compared in any format).
+
+    Example: campaigns training-set sept-gold --compare-with /data/train-2026-08.parquet
+    """
+    settings = context.settings()
+    storage = context.storage()
+    with context.session() as session:
+        campaign = crud.get_campaign(session, campaign_ref)
+        gold = lifecycle.latest_gold(storage, campaign)
+        nomenclature = (
+            new_nomenclature(settings)
+            if campaign.kind == CampaignKind.TRANSITION
+            else old_nomenclature(settings)
+        )
+        result = export_training_set(
+            storage,
+            gold,
+            campaign,
+            nomenclature_name=nomenclature.name,
+            compare_with=compare_with,
+        )
+    context.console.print(
+        f"Campaign [bold]{result.campaign_id}[/] (export {result.version}): {result.rows} "
+        f"training rows ({nomenclature.name})\n  stored at {result.uri}"
+    )
+    if result.conflicts_uri is not None:
+        context.console.print(
+            f"{result.conflicts} label conflict(s) with {compare_with}\n"
+            f"  stored at {result.conflicts_uri}"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("training-set")(training_set)

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from campaigns.errors import CampaignError
-from services.cli import campaign, nace, sampling, training, traffic, transition
+from services.cli import campaign, nace, sampling, traffic, training, transition
 from services.cli.context import err_console
 
 

@@ -9,8 +9,8 @@ Tables: ``figures`` (headline proportions with intervals), ``threshold_curve``, 
 ``adjudication``, ``summary`` (one row: the JSON summary). Every row also carries
 ``campaign_id``, ``computed_on`` and ``export_version``. Recomputing the same export on the same
 day replaces its file (atomically), so figures are never double-counted. Drift reports go to
-``metrics/drift/computed=<date>/<window-a>_<window-b>.parquet``. A dashboard reads a table
-with DuckDB::
+``metrics/drift/computed=<date>/<a_start>_<a_end>__<b_start>_<b_end>.parquet``. A dashboard
+reads a table with DuckDB::
 
     SELECT * FROM read_parquet('s3://bucket/root/metrics/figures/*/*/*.parquet',
                                hive_partitioning = true)

@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from campaigns.errors import CampaignError
-from services.cli import campaign, nace, sampling, traffic, training, transition
+from services.cli import campaign, drift, nace, sampling, traffic, training, transition
 from services.cli.context import err_console
 
 
@@ -41,6 +41,7 @@ app.add_typer(transition.app, name="transition")
 sampling.register(app)
 campaign.register(app)
 training.register(app)
+drift.register(app)
 
 
 def main() -> None:

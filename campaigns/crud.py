@@ -30,7 +30,8 @@ def get_campaign(session: Session, ref: int | str) -> Campaign:
     """A campaign by id or by name."""
     campaign: Campaign | None
     if isinstance(ref, int) or str(ref).isdigit():
-        campaign = session.get(Campaign, int(ref))
+        # Beyond a 64-bit id no campaign can exist (and the database would refuse the query).
+        campaign = session.get(Campaign, int(ref)) if int(ref) < 2**63 else None
     else:
         campaign = session.exec(select(Campaign).where(Campaign.name == ref)).first()
     if campaign is None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from campaigns.errors import CampaignError
 from services.api.deps import require_token
@@ -27,6 +29,14 @@ def _error(status: int, kind: str, message: str, hint: str | None = None) -> JSO
     return JSONResponse(status_code=status, content=body)
 
 
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="annotation-campaigns",
@@ -39,10 +49,13 @@ def create_app() -> FastAPI:
         return _error(err.status_code, type(err).__name__, err.message, err.hint)
 
     @app.exception_handler(StarletteHTTPException)
-    def _http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
+    def _http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         response = _error(err.status_code, "HTTPError", str(err.detail))
         if err.headers:
             response.headers.update(err.headers)
+        if err.status_code == 405:
+            # Starlette names only the first matching route's method; list them all.
+            response.headers["Allow"] = ", ".join(_allowed_methods(app, request))
         return response
 
     @app.exception_handler(RequestValidationError)

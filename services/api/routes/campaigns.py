@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, BackgroundTasks, Path, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
@@ -32,6 +32,7 @@ from services.api.deps import GatewayDep, SessionDep, SettingsDep, StorageDep
 from services.api.schemas import CampaignProgress, JobPublic
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The campaign's id.")]
 
 
 @router.post("", response_model=CampaignPublic, status_code=201)
@@ -54,7 +55,7 @@ def list_campaigns(
 
 
 @router.get("/{campaign_id}", response_model=CampaignPublic)
-def get_campaign(campaign_id: int, session: SessionDep) -> Any:
+def get_campaign(campaign_id: CampaignId, session: SessionDep) -> Any:
     return crud.get_campaign(session, campaign_id)
 
 
@@ -73,7 +74,7 @@ def _start(
 
 @router.post("/{campaign_id}/push", response_model=JobPublic, status_code=202)
 def push_campaign(
-    campaign_id: int, background: BackgroundTasks, session: SessionDep, settings: SettingsDep
+    campaign_id: CampaignId, background: BackgroundTasks, session: SessionDep, settings: SettingsDep
 ) -> Any:
     """Import the tasks not yet in Label Studio, in the background (idempotent: safe to retry).
 
@@ -106,7 +107,7 @@ def push_campaign(
 
 @router.post("/{campaign_id}/export", response_model=JobPublic, status_code=202)
 def export_campaign(
-    campaign_id: int,
+    campaign_id: CampaignId,
     background: BackgroundTasks,
     session: SessionDep,
     settings: SettingsDep,
@@ -135,7 +136,7 @@ def export_campaign(
 
 
 @router.post("/{campaign_id}/archive", response_model=CampaignPublic)
-def archive_campaign(campaign_id: int, session: SessionDep) -> Any:
+def archive_campaign(campaign_id: CampaignId, session: SessionDep) -> Any:
     """Close the campaign: no more pushes; its exports and metrics stay readable."""
     campaign = crud.get_campaign(session, campaign_id)
     campaign.status = CampaignStatus.ARCHIVED
@@ -144,7 +145,7 @@ def archive_campaign(campaign_id: int, session: SessionDep) -> Any:
 
 @router.get("/{campaign_id}/progress", response_model=CampaignProgress)
 def campaign_progress(
-    campaign_id: int, session: SessionDep, storage: StorageDep, gateway: GatewayDep
+    campaign_id: CampaignId, session: SessionDep, storage: StorageDep, gateway: GatewayDep
 ) -> Any:
     """Live counters from Label Studio, and the agreement of the latest export."""
     campaign = crud.get_campaign(session, campaign_id)
@@ -168,7 +169,7 @@ def campaign_progress(
 
 @router.get("/{campaign_id}/metrics")
 def campaign_metrics(
-    campaign_id: int,
+    campaign_id: CampaignId,
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
@@ -186,7 +187,7 @@ def campaign_metrics(
 
 @router.post("/{campaign_id}/metrics", response_model=JobPublic, status_code=202)
 def compute_metrics(
-    campaign_id: int,
+    campaign_id: CampaignId,
     background: BackgroundTasks,
     session: SessionDep,
     settings: SettingsDep,
@@ -212,9 +213,13 @@ def compute_metrics(
     return _start(background, session, settings, "metrics", campaign, action)
 
 
-@router.get("/{campaign_id}/report", response_class=HTMLResponse)
+@router.get(
+    "/{campaign_id}/report",
+    response_model=None,
+    responses={200: {"content": {"text/html": {}}, "description": "The HTML report."}},
+)
 def campaign_report(
-    campaign_id: int,
+    campaign_id: CampaignId,
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,

@@ -72,6 +72,7 @@ def _stop(pid: int, timeout: float = 15) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _reap(pid)
         try:
             os.killpg(pid, 0)
         except ProcessLookupError:
@@ -79,6 +80,13 @@ def _stop(pid: int, timeout: float = 15) -> None:
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    """Collect an exited child of ours: until then it is a zombie and still looks alive."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 # -- S3 ------------------------------------------------------------------------------------

@@ -41,6 +41,12 @@ def get_campaign(session: Session, ref: int | str) -> Campaign:
     return campaign
 
 
+def team_campaigns(session: Session, campaign: Campaign) -> list[Campaign]:
+    """The per-team campaigns of a routed campaign (empty for an ordinary one)."""
+    query = select(Campaign).where(Campaign.parent_id == campaign.id).order_by(col(Campaign.id))
+    return list(session.exec(query))
+
+
 def list_campaigns(
     session: Session,
     *,

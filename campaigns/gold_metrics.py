@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from campaigns.agreement import agreement_summary, annotator_vs_majority, ratings_from_annotations
 from campaigns.bootstrap import proportion_intervals
@@ -48,6 +49,7 @@ class GoldMetrics:
     experts: pa.Table
     adjudication: pa.Table
     extra: dict[str, Any] = field(default_factory=dict)
+    by_team: pa.Table = field(default_factory=lambda: pa.table({}))
 
 
 def _indicators(gold: pa.Table, threshold: float, levels: pa.Table | None) -> dict[str, Any]:
@@ -222,7 +224,18 @@ def compute_gold_metrics(
         "expected_calibration_error": expected_calibration_error(gold) if has_score else None,
         "agreement": _safe_agreement(annotations),
     }
+    by_team = pa.table({})
+    if "team" in gold.column_names:
+        parts = []
+        for team in sorted(set(gold.column("team").to_pylist())):
+            rows = gold.filter(pc.equal(gold.column("team"), team))
+            part = headline_proportions(
+                rows, threshold=threshold, levels=levels, replicates=replicates, seed=seed
+            )
+            parts.append(part.append_column("team", pa.array([team] * part.num_rows)))
+        by_team = pa.concat_tables(parts)
     return GoldMetrics(
+        by_team=by_team,
         summary=summary,
         proportions=proportions,
         threshold_curve=curve,

@@ -7,7 +7,7 @@ beyond the storage, the database session and the Label Studio gateway they are h
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -20,31 +20,76 @@ from campaigns.gold import GOLD_RULE, resolve_gold
 from campaigns.kinds import CampaignKit
 from campaigns.labelstudio import LabelStudioGateway
 from campaigns.models import Campaign, CampaignCreate, CampaignStatus
+from campaigns.routing import parse_routes, units_of_team
 from campaigns.samples import load_sample_table
 from campaigns.storage import Storage
 
 EXPORTS_DIR = "exports"
 
 
+def _create_project(
+    gateway: LabelStudioGateway, kit: CampaignKit, campaign: Campaign, title: str
+) -> int:
+    title = title if len(title) >= 3 else f"Campaign {title}"
+    return gateway.create_project(
+        title[:50],
+        kit.label_config(),
+        description=campaign.description
+        or f"{campaign.kind} campaign on sample {campaign.sample_id}",
+        overlap=campaign.annotations_per_task,
+    )
+
+
 def create_campaign(
     session: Session, gateway: LabelStudioGateway, kit: CampaignKit, data: CampaignCreate
 ) -> Campaign:
-    """Record the campaign and create its Label Studio project (undone if that fails)."""
+    """Record the campaign and create its Label Studio project(s) (undone if that fails).
+
+    With a routing rule, one team campaign (and project) per team is created under it; the
+    campaign itself then has no project and stands for the whole.
+    """
+    routes = parse_routes(data.routing.split(";")) if data.routing.strip() else []
     campaign = crud.add_campaign(session, data)
-    title = campaign.name if len(campaign.name) >= 3 else f"Campaign {campaign.name}"
+    created = [campaign]
     try:
-        project_id = gateway.create_project(
-            title[:50],
-            kit.label_config(),
-            description=data.description or f"{data.kind} campaign on sample {data.sample_id}",
-            overlap=data.annotations_per_task,
-        )
+        if not routes:
+            campaign.ls_project_id = _create_project(gateway, kit, campaign, campaign.name)
+            return crud.save(session, campaign)
+        for route in routes:
+            team = crud.add_campaign(
+                session,
+                CampaignCreate(
+                    name=f"{campaign.name}-{route.team}",
+                    kind=campaign.kind,
+                    sample_id=campaign.sample_id,
+                    description=campaign.description,
+                    annotations_per_task=campaign.annotations_per_task,
+                ),
+            )
+            created.append(team)
+            team.team, team.parent_id = route.team, campaign.id
+            team.ls_project_id = _create_project(
+                gateway, kit, team, f"{campaign.name} / {route.team}"
+            )
+            crud.save(session, team)
+        return crud.save(session, campaign)
     except Exception:
-        session.delete(campaign)
+        for row in reversed(created):
+            session.delete(row)
         session.commit()
         raise
-    campaign.ls_project_id = project_id
-    return crud.save(session, campaign)
+
+
+def _team_units(
+    session: Session, campaign: Campaign, table: pa.Table, sections: pa.Table | None
+) -> pa.Table:
+    """The units of the sample that the routing rule sends to this team campaign."""
+    if campaign.team is None or campaign.parent_id is None:
+        return table
+    parent = crud.get_campaign(session, campaign.parent_id)
+    if sections is None:
+        raise NotFoundError("Routing needs the nomenclature's sections (division -> section).")
+    return units_of_team(table, campaign.team, parse_routes(parent.routing.split(";")), sections)
 
 
 @dataclass
@@ -55,6 +100,7 @@ class PushSummary:
     imported: int
     already_present: int
     project_url: str
+    teams: dict[str, int] = field(default_factory=dict)
 
 
 def push_campaign(
@@ -66,12 +112,38 @@ def push_campaign(
     *,
     batch_size: int = 1000,
     on_batch: Callable[[int], None] | None = None,
+    sections: pa.Table | None = None,
 ) -> PushSummary:
-    """Import the sample's tasks that are not yet in the project (safe to rerun)."""
+    """Import the sample's tasks that are not yet in the project (safe to rerun).
+
+    A routed campaign pushes each team's units into its team's project.
+    """
+    teams = crud.team_campaigns(session, campaign)
+    if teams:
+        parts = [
+            push_campaign(
+                session, storage, gateway, kit, team,
+                batch_size=batch_size, on_batch=on_batch, sections=sections,
+            )
+            for team in teams
+        ]  # fmt: skip
+        campaign.tasks_pushed = sum(team.tasks_pushed for team in teams)
+        if campaign.status == CampaignStatus.CREATED:
+            campaign.status = CampaignStatus.PUSHED
+        crud.save(session, campaign)
+        return PushSummary(
+            campaign_id=campaign.id or 0,
+            project_id=0,
+            sample_size=sum(p.sample_size for p in parts),
+            imported=sum(p.imported for p in parts),
+            already_present=sum(p.already_present for p in parts),
+            project_url=", ".join(p.project_url for p in parts),
+            teams={t.team or "": p.sample_size for t, p in zip(teams, parts, strict=True)},
+        )
     if campaign.ls_project_id is None:
         raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
     sample = crud.get_sample(session, campaign.sample_id)
-    table = load_sample_table(storage, sample)
+    table = _team_units(session, campaign, load_sample_table(storage, sample), sections)
     assert campaign.id is not None
     tasks = kit.tasks(table, campaign.id)
     imported = gateway.import_tasks(
@@ -103,6 +175,7 @@ class ExportSummary:
     tasks_read: int = 0
     incremental: bool = False
     gold_rule: str = GOLD_RULE
+    teams: dict[str, str] = field(default_factory=dict)
 
 
 def export_dir(campaign_id: int, version: str) -> str:
@@ -127,6 +200,9 @@ def export_campaign(
     only after both files are in place: they never see a half export, and an interrupted
     export is simply redone. Two syncs of one campaign at once: the second is refused.
     """
+    teams = crud.team_campaigns(session, campaign)
+    if teams:
+        return _export_teams(session, storage, gateway, kit, campaign, teams, full=full)
     if campaign.ls_project_id is None or campaign.id is None:
         raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
     with crud.sync_lock(session, campaign):
@@ -173,6 +249,39 @@ def export_campaign(
     )
 
 
+def _export_teams(
+    session: Session,
+    storage: Storage,
+    gateway: LabelStudioGateway,
+    kit: CampaignKit,
+    campaign: Campaign,
+    teams: list[Campaign],
+    *,
+    full: bool,
+) -> ExportSummary:
+    parts = [export_campaign(session, storage, gateway, kit, t, full=full) for t in teams]
+    counts: dict[str, int] = {}
+    for part in parts:
+        for status, n in part.status_counts.items():
+            counts[status] = counts.get(status, 0) + n
+    campaign.last_export_version = max(p.version for p in parts)
+    if campaign.status != CampaignStatus.ARCHIVED:
+        campaign.status = CampaignStatus.EXPORTED
+    crud.save(session, campaign)
+    return ExportSummary(
+        campaign_id=campaign.id or 0,
+        version=campaign.last_export_version,
+        annotations=sum(p.annotations for p in parts),
+        tasks_with_gold=sum(p.tasks_with_gold for p in parts),
+        status_counts=counts,
+        annotations_uri=" ".join(p.annotations_uri for p in parts),
+        gold_uri=" ".join(p.gold_uri for p in parts),
+        tasks_read=sum(p.tasks_read for p in parts),
+        incremental=all(p.incremental for p in parts),
+        teams={t.team or "": p.version for t, p in zip(teams, parts, strict=True)},
+    )
+
+
 def _latest_version(storage: Storage, campaign: Campaign) -> str | None:
     pointer = f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST"
     if not storage.exists(pointer):
@@ -202,11 +311,60 @@ def _latest_file(storage: Storage, campaign: Campaign, name: str) -> pa.Table:
     return storage.read_table(f"{export_dir(campaign.id or 0, version)}/{name}")
 
 
-def latest_gold(storage: Storage, campaign: Campaign) -> pa.Table:
-    """The gold table (one row per annotated unit) of the campaign's latest export."""
-    return _latest_file(storage, campaign, "gold.parquet")
+def _team_tables(
+    session: Session | None, storage: Storage, campaign: Campaign, name: str
+) -> pa.Table | None:
+    if session is None:
+        return None
+    teams = crud.team_campaigns(session, campaign)
+    if not teams:
+        return None
+    tables = []
+    for team in teams:
+        if _latest_version(storage, team) is None:
+            continue
+        table = _latest_file(storage, team, name)
+        tables.append(table.append_column("team", pa.array([team.team] * table.num_rows)))
+    if not tables:
+        raise EmptySelectionError(
+            f"No team of campaign {campaign.id} has an export yet.",
+            f"Run 'campaigns export {campaign.id}' first.",
+        )
+    return pa.concat_tables(tables, promote_options="default")
 
 
-def latest_annotations(storage: Storage, campaign: Campaign) -> pa.Table:
+def latest_gold(storage: Storage, campaign: Campaign, session: Session | None = None) -> pa.Table:
+    """The gold table (one row per annotated unit) of the campaign's latest export.
+
+    For a routed campaign (given the session), the union of its teams', with a ``team`` column.
+    """
+    teams = _team_tables(session, storage, campaign, "gold.parquet")
+    return teams if teams is not None else _latest_file(storage, campaign, "gold.parquet")
+
+
+def latest_annotations(
+    storage: Storage, campaign: Campaign, session: Session | None = None
+) -> pa.Table:
     """Every annotation (one row per expert and task) of the campaign's latest export."""
-    return _latest_file(storage, campaign, "annotations.parquet")
+    teams = _team_tables(session, storage, campaign, "annotations.parquet")
+    return teams if teams is not None else _latest_file(storage, campaign, "annotations.parquet")
+
+
+def campaign_progress(
+    session: Session, gateway: LabelStudioGateway, campaign: Campaign
+) -> dict[str, object]:
+    """Label Studio's counters for the campaign, summed over its teams (and per team)."""
+    zero = {"tasks": 0, "tasks_annotated": 0, "annotations": 0, "skipped": 0}
+    teams = crud.team_campaigns(session, campaign)
+    per_team = {
+        t.team or "": gateway.project_progress(t.ls_project_id) if t.ls_project_id else zero
+        for t in teams
+    }
+    if teams:
+        counts = {k: sum(c[k] for c in per_team.values()) for k in zero}
+    elif campaign.ls_project_id:
+        counts = gateway.project_progress(campaign.ls_project_id)
+    else:
+        counts = dict(zero)
+    done = counts["tasks_annotated"] / counts["tasks"] if counts["tasks"] else 0.0
+    return {**counts, "progress": done, "teams": per_team}

@@ -6,7 +6,8 @@ Layout (hive partitions, one folder per table)::
 
 Tables: ``figures`` (headline proportions with intervals), ``threshold_curve``, ``per_class``,
 ``per_section``, ``hardest_classes``, ``section_confusion``, ``reliability``, ``experts``,
-``adjudication``, ``summary`` (one row: the JSON summary). Every row also carries
+``adjudication``, ``by_team`` (headline figures per expert team of a routed campaign),
+``summary`` (one row: the JSON summary). Every row also carries
 ``campaign_id``, ``computed_on`` and ``export_version``. Recomputing the same export on the same
 day replaces its file (atomically), so figures are never double-counted. Drift reports go to
 ``metrics/drift/computed=<date>/<a_start>_<a_end>__<b_start>_<b_end>.parquet``. A dashboard
@@ -40,6 +41,7 @@ def metric_tables(metrics: GoldMetrics) -> dict[str, pa.Table]:
         "reliability": metrics.reliability,
         "experts": metrics.experts,
         "adjudication": metrics.adjudication,
+        "by_team": metrics.by_team,
         "summary": pa.table({"summary_json": [json.dumps(metrics.summary, default=str)]}),
     }
 

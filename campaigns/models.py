@@ -45,10 +45,19 @@ class CampaignBase(SQLModel):
     sample_id: str = Field(foreign_key="sample.id")
     description: str = ""
     annotations_per_task: int = Field(default=1, ge=1, le=10)
+    routing: str = Field(
+        default="",
+        max_length=2000,
+        description="Optional routing to expert teams, one Label Studio project each: rules "
+        "'team=patterns' separated by ';', e.g. 'agri=A;trade=G,45;others=*' (section letters, "
+        "divisions, ranges 10-33, code prefixes, * for the rest; first match wins).",
+    )
 
 
 class Campaign(CampaignBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    team: str | None = None
+    parent_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
     status: CampaignStatus = CampaignStatus.CREATED
     ls_project_id: int | None = None
     tasks_pushed: int = 0
@@ -65,6 +74,8 @@ class CampaignCreate(CampaignBase):
 
 class CampaignPublic(CampaignBase):
     id: int
+    team: str | None
+    parent_id: int | None
     status: CampaignStatus
     ls_project_id: int | None
     tasks_pushed: int

@@ -146,6 +146,26 @@ def _table_html(table: pa.Table, limit: int = 30) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+def _teams_html(by_team: pa.Table) -> str:
+    if by_team.num_rows == 0:
+        return ""
+    con_rows = [r for r in by_team.to_pylist() if r["figure"] in ("accuracy", "auto_coding_rate")]
+    table = pa.Table.from_pylist(
+        [
+            {
+                "team": r["team"],
+                "figure": r["figure"],
+                "estimate": r["estimate"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "n": r["n"],
+            }
+            for r in con_rows
+        ]
+    )
+    return f"<h2>Per team</h2>{_table_html(table)}"
+
+
 def render_report(metrics: GoldMetrics, *, title: str) -> str:
     """The whole report as one HTML string (plotly.js inlined once)."""
     summary = metrics.summary
@@ -193,6 +213,7 @@ Figures are design-weighted estimates for the whole traffic with 95% intervals. 
 <div class="kpi">system accuracy<b>{pct("system_accuracy")}</b></div>
 </div>
 {"".join(f'<div class="plot">{d}</div>' for d in divs)}
+{_teams_html(metrics.by_team)}
 <h2>Experts</h2>{_table_html(metrics.experts)}
 <h2>Tasks to adjudicate</h2>{_table_html(metrics.adjudication)}
 </body></html>

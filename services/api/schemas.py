@@ -129,6 +129,9 @@ class CampaignProgress(BaseModel):
     annotations: int
     skipped: int = Field(description="Annotations the experts skipped.")
     progress: float = Field(description="tasks_annotated / tasks.")
+    teams: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="The same counters per team of a routed campaign."
+    )
     agreement: dict[str, Any] | None = Field(
         description="Agreement figures of the latest export (tasks with several annotations)."
     )

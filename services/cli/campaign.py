@@ -12,6 +12,7 @@ from rich.table import Table
 from campaigns import crud, lifecycle
 from campaigns.kinds import kit_for
 from campaigns.models import CampaignCreate, CampaignKind
+from campaigns.nomenclatures import old_nomenclature
 from services.cli import context
 
 
@@ -20,13 +21,25 @@ def create(
     sample_id: Annotated[str, typer.Option("--sample", help="The sample to annotate.")],
     overlap: Annotated[int, typer.Option(help="Experts per task (agreement needs >= 2).")] = 1,
     description: Annotated[str, typer.Option(help="Shown in Label Studio.")] = "",
+    route: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Route units to an expert team's own project: team=patterns (section "
+            "letters, divisions, ranges 10-33, code prefixes, * for the rest). Repeat it.",
+        ),
+    ] = None,
 ) -> None:
     """Create a gold-standard campaign: a Label Studio project on a drawn sample.
 
     Experts see the text, its context, the model's top-5 (the top-1 pre-selected) and the
-    whole nomenclature to search. Then run 'campaigns push NAME'.
+    whole nomenclature to search. Then run 'campaigns push NAME'. With --route, each team
+    gets its own project with the units its rule sends it (first matching rule wins);
+    push, export, metrics and progress then work per team and for the whole.
 
     Example: campaigns create sept-gold --sample srs-20260601-20260901-1a2b3c4d
+
+    Example: campaigns create sept-gold --sample ID --route agri=A --route trade=G
+    --route others=*
     """
     settings = context.settings()
     with context.session() as session:
@@ -40,11 +53,18 @@ def create(
                 kind=CampaignKind.GOLD,
                 description=description,
                 annotations_per_task=overlap,
+                routing=";".join(route or []),
             ),
         )
+        teams = crud.team_campaigns(session, campaign)
+        projects = (
+            ", ".join(f"{t.team}: project {t.ls_project_id}" for t in teams)
+            if teams
+            else f"Label Studio project {campaign.ls_project_id}"
+        )
         context.console.print(
-            f"Campaign [bold]{campaign.id}[/] '{campaign.name}' created: Label Studio project "
-            f"{campaign.ls_project_id}. Next: campaigns push {campaign.id}"
+            f"Campaign [bold]{campaign.id}[/] '{campaign.name}' created: {projects}. "
+            f"Next: campaigns push {campaign.id}"
         )
 
 
@@ -78,10 +98,16 @@ def push(
             campaign,
             batch_size=batch_size,
             on_batch=lambda n: progress.advance(bar, n),
+            sections=old_nomenclature(settings).division_sections(),
         )
+    where = (
+        ", ".join(f"{team}: {n}" for team, n in summary.teams.items())
+        if summary.teams
+        else f"project {summary.project_id}"
+    )
     context.console.print(
         f"Pushed {summary.imported} new tasks ({summary.already_present} already there) to "
-        f"project {summary.project_id}: {summary.project_url}"
+        f"{where}: {summary.project_url}"
     )
 
 
@@ -221,7 +247,7 @@ def list_campaigns(
 def nightly(
     threshold: Annotated[float | None, typer.Option(help="Automatic-coding threshold.")] = None,
 ) -> None:
-    """Export every open campaign (incrementally) and print its headline metrics.
+    """Export every open campaign (incrementally), then write its metrics for the dashboard.
 
     What the scheduled job runs after ingesting the day's logs (see compose.yaml). A campaign
     that fails is reported and the others still run; the exit code is 1 if any failed.
@@ -230,6 +256,7 @@ def nightly(
     """
     from campaigns.errors import CampaignError
     from campaigns.models import CampaignStatus
+    from campaigns.monitoring import campaign_metrics
 
     settings = context.settings()
     failed = 0
@@ -238,6 +265,7 @@ def nightly(
             c
             for c in crud.list_campaigns(session, limit=10_000)
             if c.status in (CampaignStatus.PUSHED, CampaignStatus.EXPORTED)
+            and c.parent_id is None  # team campaigns are synced through their campaign
         ]
         for campaign in open_campaigns:
             try:
@@ -252,6 +280,11 @@ def nightly(
                     f"{campaign.name}: {summary.annotations} annotations, "
                     f"{summary.tasks_read} tasks read, version {summary.version}"
                 )
+                if campaign.kind == CampaignKind.GOLD and summary.annotations:
+                    written = campaign_metrics(
+                        session, context.storage(), settings, campaign, threshold=threshold
+                    ).written
+                    context.console.print(f"  metrics: {len(written)} tables written")
             except CampaignError as err:
                 failed += 1
                 context.err_console.print(f"[red]{campaign.name}: {err.one_line()}[/]")

@@ -100,6 +100,7 @@ def push_campaign(
             kit_for(target.kind, settings),
             target,
             on_batch=on_batch,
+            sections=old_nomenclature(settings).division_sections(),
         )
 
     return _start(background, session, settings, "push", campaign, action)
@@ -147,21 +148,16 @@ def archive_campaign(campaign_id: CampaignId, session: SessionDep) -> Any:
 def campaign_progress(
     campaign_id: CampaignId, session: SessionDep, storage: StorageDep, gateway: GatewayDep
 ) -> Any:
-    """Live counters from Label Studio, and the agreement of the latest export."""
+    """Live counters from Label Studio (per team too), and the latest export's agreement."""
     campaign = crud.get_campaign(session, campaign_id)
-    counts = (
-        gateway.project_progress(campaign.ls_project_id)
-        if campaign.ls_project_id
-        else {"tasks": 0, "tasks_annotated": 0, "annotations": 0, "skipped": 0}
-    )
+    counts = lifecycle.campaign_progress(session, gateway, campaign)
     agreement = None
     if campaign.last_export_version:
-        annotations = lifecycle.latest_annotations(storage, campaign)
+        annotations = lifecycle.latest_annotations(storage, campaign, session)
         agreement = agreement_summary(ratings_from_annotations(annotations))
     return CampaignProgress(
         campaign_id=campaign_id,
         status=campaign.status,
-        progress=counts["tasks_annotated"] / counts["tasks"] if counts["tasks"] else 0.0,
         agreement=agreement,
         **counts,
     )
@@ -177,7 +173,7 @@ def campaign_metrics(
 ) -> dict[str, Any]:
     """Headline design-weighted figures of the latest export, with 95% intervals."""
     campaign = crud.get_campaign(session, campaign_id)
-    gold = lifecycle.latest_gold(storage, campaign)
+    gold = lifecycle.latest_gold(storage, campaign, session)
     design = crud.get_sample(session, campaign.sample_id).design
     t = settings.auto_coding_threshold if threshold is None else threshold
     return metrics_json(

@@ -1,0 +1,118 @@
+"""Label Studio webhooks: an annotation created, updated or deleted starts a sync.
+
+Label Studio calls ``POST /webhooks/label-studio`` (registered per campaign project by
+``campaigns.webhooks.register_webhook``, with the API's bearer token). It never gets a 5xx:
+a change that starts (or joins) a sync is answered 202 with the export job, anything else
+200 ``{"ignored": reason}``. Polling (the exports on demand and the nightly job) stays the
+fallback for any webhook lost on the way.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from campaigns import crud, lifecycle, webhooks
+from campaigns.db import get_engine
+from campaigns.errors import NotFoundError
+from campaigns.jobs import Progress
+from campaigns.kinds import kit_for
+from campaigns.labelstudio import LabelStudioGateway
+from campaigns.models import CampaignStatus
+from campaigns.storage import Storage
+from services.api.deps import SessionDep, SettingsDep
+from services.api.schemas import JobPublic
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+class ProjectRef(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int | None = None
+
+
+class LabelStudioEvent(BaseModel):
+    """What Label Studio posts: ``action``, plus the objects when the payload is sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    action: str = Field(default="", description="e.g. ANNOTATION_CREATED.")
+    project: ProjectRef | int | None = Field(
+        default=None, description="The project (only when the webhook sends its payload)."
+    )
+
+    def project_id(self) -> int | None:
+        if isinstance(self.project, ProjectRef):
+            return self.project.id
+        return self.project
+
+
+class WebhookIgnored(BaseModel):
+    ignored: str = Field(description="Why no sync was started.")
+
+
+def _ignored(reason: str) -> JSONResponse:
+    return JSONResponse(status_code=200, content={"ignored": reason})
+
+
+@router.post(
+    "/label-studio",
+    response_model=JobPublic,
+    status_code=202,
+    responses={200: {"model": WebhookIgnored, "description": "Not a change to sync."}},
+)
+def label_studio_webhook(
+    event: LabelStudioEvent,
+    background: BackgroundTasks,
+    session: SessionDep,
+    settings: SettingsDep,
+    project: int | None = Query(
+        default=None, ge=1, le=2**63 - 1, description="The project, when not in the payload."
+    ),
+) -> Any:
+    """Start (or join) an incremental sync of the campaign whose project changed.
+
+    Debounced: while an export job of the campaign is still queued, every webhook returns
+    that job; a job queued behind a running sync waits for it. Answered at once (Label
+    Studio waits for the answer inside the annotator's save, 1 s at most).
+    """
+    if event.action not in webhooks.SYNC_ACTIONS:
+        return _ignored(f"action {event.action or '(none)'!r} does not change annotations")
+    project_id = event.project_id() or project
+    if project_id is None:
+        return _ignored("no project id in the payload nor in the URL")
+    try:
+        campaign = webhooks.campaign_for_project(session, project_id)
+        if campaign.status == CampaignStatus.ARCHIVED:
+            return _ignored(f"campaign {campaign.id} is archived")
+        assert campaign.id is not None
+        job, created = webhooks.debounced_sync_job(session, campaign.id)
+    except NotFoundError:
+        return _ignored(f"project {project_id} is not a campaign's")
+    except Exception as err:  # Label Studio must never get a 5xx; polling will catch up
+        logger.exception("Webhook for project %s not handled", project_id)
+        return _ignored(f"sync not started ({type(err).__name__}); the next export catches up")
+    if created:
+        campaign_id = campaign.id
+
+        def action(job_session: Session, progress: Progress) -> Any:
+            target = crud.get_campaign(job_session, campaign_id)
+            return lifecycle.export_campaign(
+                job_session,
+                Storage.from_settings(settings),
+                LabelStudioGateway.from_settings(settings),
+                kit_for(target.kind, settings),
+                target,
+            )
+
+        background.add_task(
+            webhooks.run_when_free, get_engine(settings), job.id, campaign_id, action
+        )
+    return JobPublic.of(job)

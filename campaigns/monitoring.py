@@ -41,8 +41,8 @@ def campaign_metrics(
             f"Campaign {campaign.id} is a {campaign.kind} campaign: it has no gold metrics.",
             "Use 'campaigns transition split' for a transition campaign.",
         )
-    gold = lifecycle.latest_gold(storage, campaign)
-    annotations = lifecycle.latest_annotations(storage, campaign)
+    gold = lifecycle.latest_gold(storage, campaign, session)
+    annotations = lifecycle.latest_annotations(storage, campaign, session)
     design = crud.get_sample(session, campaign.sample_id).design
     metrics = compute_gold_metrics(
         gold,

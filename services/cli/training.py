@@ -38,7 +38,7 @@ def training_set(
     storage = context.storage()
     with context.session() as session:
         campaign = crud.get_campaign(session, campaign_ref)
-        gold = lifecycle.latest_gold(storage, campaign)
+        gold = lifecycle.latest_gold(storage, campaign, session)
         nomenclature = (
             new_nomenclature(settings)
             if campaign.kind == CampaignKind.TRANSITION

@@ -62,6 +62,18 @@ class Settings(BaseSettings):
         description="Path or URL of the NAF rév.2 -> NAF 2025 correspondence (Insee's XLS/CSV "
         "layout). Unset: built-in sample.",
     )
+    context_legal_categories: str | None = Field(
+        default=None,
+        description="Path or URL of the legal-category (cj) titles shown to experts "
+        "(env CAMPAIGNS_CONTEXT_LEGAL_CATEGORIES): a CSV with a code column and a "
+        "libelle/title/label column, or a {code: title} JSON. Unset: raw codes.",
+    )
+    context_activity_natures: str | None = Field(
+        default=None,
+        description="Path or URL of the activity-nature (activ_nat_et) titles shown to experts "
+        "(env CAMPAIGNS_CONTEXT_ACTIVITY_NATURES): a {code: title} JSON or a code,title CSV; "
+        "'/////////' titles count as missing. Unset: raw codes.",
+    )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token required by the campaign REST API."
     )

@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from campaigns.config import Settings
+from campaigns.context_titles import context_titles
 from campaigns.labeling.gold_config import gold_standard_config
 from campaigns.labeling.gold_results import annotations_table
 from campaigns.labeling.gold_tasks import gold_tasks
@@ -34,7 +35,9 @@ def kit_for(kind: CampaignKind, settings: Settings) -> CampaignKit:
     if kind == CampaignKind.GOLD:
         return CampaignKit(
             label_config=lambda: gold_standard_config(old),
-            tasks=lambda table, cid: gold_tasks(table, cid, old.title),
+            tasks=lambda table, cid: gold_tasks(
+                table, cid, old.title, context_titles=context_titles(settings)
+            ),
             annotations=lambda tasks: annotations_table(tasks, old.__contains__),
         )
     new = new_nomenclature(settings)

@@ -30,18 +30,32 @@ def task_key(campaign_id: int, request_id: str) -> str:
     return f"{campaign_id}:{request_id}"
 
 
+def _shown(value: Any) -> str:
+    """A context value as text: numbers without a useless ``.0`` (120.0 -> 120)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 def context_display(context_json: str | None, titles: ContextTitles | None = None) -> str:
-    """One readable line of the context, with titles where a table gives them."""
+    """One readable line of the context, with titles where a table gives them.
+
+    ``titles`` maps a context field to ``{code: title}`` (see ``campaigns.context_titles``);
+    a code without a title is shown alone.
+    """
     if not context_json:
         return "No context given."
     context = json.loads(context_json)
     parts = []
     for key, value in context.items():
-        if value in (None, ""):
+        if value is None:
+            continue
+        shown = _shown(value)
+        if not shown:
             continue
         label = CONTEXT_LABELS.get(key, key.replace("_", " ").capitalize())
-        title = (titles or {}).get(key, {}).get(str(value))
-        parts.append(f"{label}: {value} ({title})" if title else f"{label}: {value}")
+        title = (titles or {}).get(key, {}).get(shown)
+        parts.append(f"{label}: {shown} ({title})" if title else f"{label}: {shown}")
     return " | ".join(parts) or "No context given."
 
 

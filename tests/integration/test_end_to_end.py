@@ -124,6 +124,15 @@ def test_campaign_end_to_end(
     gold = lifecycle.latest_gold(storage, campaign)
     got = {r["request_id"]: (r["status"], r["gold_code"]) for r in gold.to_pylist()}
     assert got == expected
+    # Remark, rating, "cannot be coded" and skip round-trip with their own columns.
+    annotations = {
+        r["request_id"]: r for r in lifecycle.latest_annotations(storage, campaign).to_pylist()
+    }
+    assert annotations[ids[0]]["difficulty"] == 2 and annotations[ids[0]]["remark"] is None
+    assert annotations[ids[6]]["remark"] == "not in the suggestions"
+    assert annotations[ids[8]]["status"] == "cannot_code"
+    assert annotations[ids[9]]["status"] == "skipped" and annotations[ids[9]]["code"] is None
+    assert all(a["lead_time"] == pytest.approx(12.5) for a in annotations.values())
     # Gold rows carry the sample's design information.
     assert {"inclusion_prob", "weight", "stratum", "predicted_code", "confidence"} <= set(
         gold.column_names

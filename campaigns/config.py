@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         "(env CAMPAIGNS_CONTEXT_ACTIVITY_NATURES): a {code: title} JSON or a code,title CSV; "
         "'/////////' titles count as missing. Unset: raw codes.",
     )
+    label_studio_webhook_url: str | None = Field(
+        default=None,
+        description="URL at which Label Studio reaches this API's POST /webhooks/label-studio; "
+        "set, every new campaign's project notifies it of annotations (unset: exports poll).",
+    )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token required by the campaign REST API."
     )

@@ -11,7 +11,7 @@ from starlette.routing import Match
 
 from campaigns.errors import CampaignError
 from services.api.deps import require_token
-from services.api.routes import campaigns, health, jobs, samples
+from services.api.routes import campaigns, health, jobs, samples, webhooks
 from services.api.schemas import ErrorResponse
 
 ERRORS = {
@@ -74,6 +74,7 @@ def create_app() -> FastAPI:
     app.include_router(samples.router, dependencies=protected, responses=ERRORS)
     app.include_router(campaigns.router, dependencies=protected, responses=ERRORS)
     app.include_router(jobs.router, dependencies=protected, responses=ERRORS)
+    app.include_router(webhooks.router, dependencies=protected, responses=ERRORS)
     return app
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns import crud, lifecycle
+from campaigns import crud, lifecycle, webhooks
 from campaigns.kinds import kit_for
 from campaigns.models import CampaignCreate, CampaignKind
 from campaigns.nomenclatures import old_nomenclature
@@ -57,6 +57,11 @@ def create(
             ),
         )
         teams = crud.team_campaigns(session, campaign)
+        token = settings.api_token.get_secret_value() if settings.api_token else None
+        for target in [campaign, *teams]:
+            webhooks.register_for_campaign(
+                context.gateway(), target, settings.label_studio_webhook_url, token
+            )
         projects = (
             ", ".join(f"{t.team}: project {t.ls_project_id}" for t in teams)
             if teams

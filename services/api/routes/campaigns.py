@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from campaigns import crud, jobs, lifecycle
+from campaigns import crud, jobs, lifecycle, webhooks
 from campaigns.agreement import agreement_summary, ratings_from_annotations
 from campaigns.db import get_engine
 from campaigns.errors import ConflictError
@@ -39,8 +39,16 @@ CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The campaign's
 def create_campaign(
     body: CampaignCreate, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
 ) -> Any:
-    """Create a gold-standard campaign and its Label Studio project."""
-    return lifecycle.create_campaign(session, gateway, kit_for(body.kind, settings), body)
+    """Create a campaign and its Label Studio project(s) (one per team with a routing rule).
+
+    With CAMPAIGNS_LABEL_STUDIO_WEBHOOK_URL set, each project notifies this API of new
+    annotations, which starts an incremental sync (polling remains the fallback).
+    """
+    campaign = lifecycle.create_campaign(session, gateway, kit_for(body.kind, settings), body)
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    for target in [campaign, *crud.team_campaigns(session, campaign)]:
+        webhooks.register_for_campaign(gateway, target, settings.label_studio_webhook_url, token)
+    return campaign
 
 
 @router.get("", response_model=list[CampaignPublic])

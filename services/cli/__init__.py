@@ -13,7 +13,16 @@ import typer
 from typer.core import TyperGroup
 
 from campaigns.errors import CampaignError
-from services.cli import campaign, drift, nace, sampling, traffic, training, transition
+from services.cli import (
+    campaign,
+    drift,
+    estimate,
+    nace,
+    sampling,
+    traffic,
+    training,
+    transition,
+)
 from services.cli.context import err_console
 
 
@@ -42,6 +51,7 @@ sampling.register(app)
 campaign.register(app)
 training.register(app)
 drift.register(app)
+estimate.register(app)
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from campaigns.errors import (
 
 KEY_FIELD = "campaign_key"
 _TRANSIENT = (httpx.TransportError, ConnectionError)
+# Task ids per export request: keeps the URL under the usual 4 KB request-line limits.
+EXPORT_IDS_PER_REQUEST = 250
 
 
 class LabelStudioGateway:
@@ -211,10 +213,38 @@ class LabelStudioGateway:
         )
 
     def _filtered_tasks(
-        self, project_id: int, conjunction: str, items: list[dict], page_size: int = 500
+        self, project_id: int, conjunction: str, items: list[dict], page_size: int = 1000
     ) -> list[dict]:
+        """The matching tasks with their annotations, in two cheap steps.
+
+        Listing with ``fields=all`` makes Label Studio compute every Data Manager column for
+        each task (2x slower than the rest together). So: list only the matching ids, then
+        fetch those tasks through the export endpoint (``ids[]``), which serialises tasks with
+        their annotations and nothing else. ``download_all_tasks`` keeps tasks whose
+        annotations were all deleted, so a deletion reaches the next sync.
+        """
         query = json.dumps({"filters": {"conjunction": conjunction, "items": items}})
-        return self._task_pages(project_id, {"fields": "all", "query": query}, page_size)
+        listed = self._task_pages(
+            project_id, {"fields": "task_only", "include": "id", "query": query}, page_size
+        )
+        ids = [int(t["id"]) for t in listed]
+        tasks: list[dict] = []
+        for start in range(0, len(ids), EXPORT_IDS_PER_REQUEST):
+            tasks.extend(self._export_ids(project_id, ids[start : start + EXPORT_IDS_PER_REQUEST]))
+        return tasks
+
+    def _export_ids(self, project_id: int, ids: list[int]) -> list[dict]:
+        response = self._call(
+            self.http.get,
+            f"/api/projects/{project_id}/export",
+            params={"exportType": "JSON", "download_all_tasks": "true", "ids[]": ids},
+        )
+        if response.status_code >= 400:
+            raise ServiceUnavailableError(
+                f"Label Studio answered {response.status_code} exporting tasks.",
+                "Look at the Label Studio server log, then retry.",
+            )
+        return list(response.json())
 
     def _task_pages(self, project_id: int, params: dict[str, Any], page_size: int) -> list[dict]:
         """Every page of ``GET /api/tasks/`` for the project with ``params``."""

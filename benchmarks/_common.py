@@ -45,7 +45,7 @@ def synthetic_traffic_root(rows: int, days: int = 90) -> Path:
     """
     from campaigns.duck import connect
 
-    root = DATA / f"traffic-{rows}-{days}"
+    root = DATA / f"traffic-{rows}-{days}-v2"
     target = root / "traffic"
     if target.exists():
         return root
@@ -53,7 +53,7 @@ def synthetic_traffic_root(rows: int, days: int = 90) -> Path:
     con = connect()
     con.execute(f"""
         COPY (
-          SELECT 'req-' || i AS request_id,
+          SELECT 'req-' || i AS request_id, md5_number_lower('req-' || i) AS request_hash,
                  TIMESTAMPTZ '2026-06-01 00:00:00+00' + to_seconds((i * 7919) % ({days} * 86400))
                      AS "timestamp",
                  'ACTIVITE ' || (hash(i) % 20000) AS text,

@@ -124,6 +124,7 @@ SELECT * FROM checked
 _GOOD_SQL = """
 SELECT
     trim(request_id) AS request_id,
+    md5_number_lower(trim(request_id)) AS request_hash,
     ts AS "timestamp",
     text,
     upper(strip_accents(trim(regexp_replace(text, '\\s+', ' ', 'g')))) AS text_norm,

@@ -13,7 +13,7 @@ from campaigns.models import Campaign, Sample
 from campaigns.planning import Plan, plan_sample_size
 from campaigns.sampling import Design, draw_sample_from, prepare_units, stratum_counts
 from campaigns.storage import Storage
-from campaigns.traffic import Window, window_relation
+from campaigns.traffic import Window, window_relation, window_rows_fetcher
 
 SAMPLES_DIR = "samples"
 
@@ -75,7 +75,14 @@ def draw_sample(
     window_relation(con, storage, window)
     excluded = previous_units(session, storage) if design.exclude_previous else None
     result = draw_sample_from(
-        con, "window_traffic", design, n=size, seed=seed, sections=sections, excluded=excluded
+        con,
+        "window_traffic",
+        design,
+        n=size,
+        seed=seed,
+        sections=sections,
+        excluded=excluded,
+        fetch_rows=window_rows_fetcher(storage, window),
     )
     table = result.table.append_column("sample_id", [[sample_id] * result.table.num_rows])
     uri = storage.write_table(table, f"{SAMPLES_DIR}/{sample_id}.parquet")

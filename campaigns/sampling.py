@@ -1,10 +1,13 @@
 """Probability samples of the traffic, drawn inside DuckDB: simple random or stratified.
 
-Reproducible on any machine: units are ranked by ``md5(seed:request_id)``, a permutation that
-depends on nothing but the seed and the ids (not on file order, thread count or DuckDB
-version). Within each stratum the first ``n_h`` units of that permutation are a simple random
-sample without replacement, so a unit's inclusion probability is ``n_h / N_h`` and its design
-weight ``N_h / n_h``; a simple random sample is the one-stratum case.
+Reproducible on any machine: units are ranked by ``request_hash XOR c(seed)``, where
+``request_hash`` is the md5 of the request id stored at ingest and ``c(seed)`` a constant
+drawn from the seed (traffic without the stored hash is ranked by ``md5(seed:request_id)``).
+Either is a permutation that depends on nothing but the seed and the ids (not on file order,
+thread count or DuckDB version). Within each stratum the first ``n_h`` units of that
+permutation are a simple random sample without replacement, so a unit's inclusion
+probability is ``n_h / N_h`` and its design weight ``N_h / n_h``; a simple random sample is
+the one-stratum case.
 
 One pass over the window does it all: a grouped ``min_by(row, key, n)`` keeps, per stratum, the
 ``n`` rows with the smallest keys (a small heap) and counts the stratum; the allocation is then
@@ -23,8 +26,10 @@ Duplicate texts (same normalised text in several requests) are a documented choi
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -179,6 +184,9 @@ class Design:
         return {h: math.sqrt(p * (1 - p)) for h, p in self.prior_for(strata).items()}
 
 
+RowFetcher = Callable[[str, pa.Array], pa.Table]
+
+
 @dataclass(frozen=True)
 class SampleResult:
     table: pa.Table
@@ -187,13 +195,26 @@ class SampleResult:
     strata: pa.Table = field(default_factory=lambda: pa.table({}))
 
 
+def seed_constant(seed: int) -> int:
+    """A 64-bit constant drawn from the seed (md5), XORed with each unit's stored hash."""
+    return int.from_bytes(hashlib.md5(f"campaigns-seed:{int(seed)}".encode()).digest()[:8], "big")
+
+
+def hashed_key_sql(seed: int, column: str = "w.request_hash") -> str:
+    """Rank by ``request_hash XOR c(seed)``: a bijection of uniform 64-bit values, so the
+    keys are uniform and the first ``n`` units a simple random sample, with no hashing."""
+    return f"xor({column}, {seed_constant(seed)}::UBIGINT)"
+
+
 def random_key_sql(seed: int, column: str = "request_id", salt: str = "") -> str:
     """The SQL expression ranking units in the seed's random permutation."""
     return f"md5_number('{int(seed)}:{salt}' || {column})"
 
 
-def _units_sql(view: str, design: Design, seed: int, exclusions: bool, sections: bool) -> str:
-    """The light sampling frame: ``request_id, stratum, occurrences, _key`` per unit.
+def _units_sql(
+    view: str, design: Design, seed: int, exclusions: bool, sections: bool, hashed: bool
+) -> str:
+    """The light sampling frame: ``unit, stratum, occurrences, _key`` per unit.
 
     Only the columns the strata need are read here; the drawn rows' other columns are fetched
     afterwards for those rows alone.
@@ -214,14 +235,16 @@ def _units_sql(view: str, design: Design, seed: int, exclusions: bool, sections:
                        min_by(struct_pack(w.request_id, w.confidence, _section := {section}),
                               {random_key_sql(seed, "w.request_id")}) AS r
                 FROM {view} w{joins} GROUP BY w.text_norm)
-            SELECT r.request_id AS request_id,
+            SELECT r.request_id AS unit,
                    {design.stratum_sql("r.confidence", "r._section")} AS stratum,
                    occurrences,
                    {random_key_sql(seed, "text_norm", "text:")} AS _key
             FROM texts"""
+    unit = "w.request_hash" if hashed else "w.request_id"
+    key = hashed_key_sql(seed) if hashed else random_key_sql(seed, "w.request_id")
     return f"""
-        SELECT w.request_id, {design.stratum_sql("w.confidence", section)} AS stratum,
-               1::BIGINT AS occurrences, {random_key_sql(seed, "w.request_id")} AS _key
+        SELECT {unit} AS unit, {design.stratum_sql("w.confidence", section)} AS stratum,
+               1::BIGINT AS occurrences, {key} AS _key
         FROM {view} w{joins}"""
 
 
@@ -233,8 +256,11 @@ def prepare_units(
     seed: int = 0,
     sections: pa.Table | None = None,
     excluded: pa.Table | None = None,
+    use_hash: bool = True,
 ) -> str:
-    """Create view ``units`` (the sampling frame: stratum, occurrences, random key); return it.
+    """Create view ``units`` (the sampling frame: unit, stratum, occurrences, random key).
+
+    Returns the column of ``view`` that ``unit`` holds (``request_hash`` or ``request_id``).
 
     ``sections`` maps ``division`` to ``section`` (needed when stratifying by section);
     ``excluded`` lists ``request_id`` and ``text_norm`` of units that must not be drawn again.
@@ -256,11 +282,16 @@ def prepare_units(
             else "SELECT NULL::VARCHAR AS text_norm WHERE false"
         )
         con.execute(f"CREATE OR REPLACE TEMP VIEW _excluded_texts AS {texts}")
+    hashed = use_hash and _has_hash_column(con, view) and design.duplicates is Duplicates.REQUESTS
     con.execute(
         "CREATE OR REPLACE TEMP VIEW units AS "
-        + _units_sql(view, design, seed, use_exclusions, design.by_section)
+        + _units_sql(view, design, seed, use_exclusions, design.by_section, hashed)
     )
-    return "units"
+    return "request_hash" if hashed else "request_id"
+
+
+def _has_hash_column(con: duckdb.DuckDBPyConnection, view: str) -> bool:
+    return "request_hash" in {row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()}
 
 
 def stratum_counts(con: duckdb.DuckDBPyConnection, units: str = "units") -> dict[str, int]:
@@ -277,22 +308,34 @@ def draw_sample_from(
     seed: int,
     sections: pa.Table | None = None,
     excluded: pa.Table | None = None,
+    fetch_rows: RowFetcher | None = None,
 ) -> SampleResult:
     """Draw ``design`` with ``n`` units (in all) from the rows of ``view``.
 
-    See :func:`prepare_units` for ``sections`` and ``excluded``.
+    See :func:`prepare_units` for ``sections`` and ``excluded``. ``fetch_rows(column, values)``,
+    if given, returns the rows of the view whose ``column`` is in ``values``: the traffic
+    module gives one for S3, where a filtered Arrow scan beats DuckDB's join over an Arrow
+    dataset (which buffers every column of the window).
     """
     if n <= 0:
         raise ConfigurationError("The sample size must be positive.")
-    prepare_units(con, view, design, seed=seed, sections=sections, excluded=excluded)
     heap = max([n, *(size for _, size in design.fixed)])
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _heaps AS
-            SELECT stratum, count(*)::BIGINT AS population,
-                   sum(occurrences)::BIGINT AS requests,
-                   min_by(struct_pack(request_id, occurrences, _key), _key, {heap}) AS drawn
-            FROM units u GROUP BY stratum"""
-    )
+    for use_hash in (True, False):
+        unit_column = prepare_units(
+            con, view, design, seed=seed, sections=sections, excluded=excluded, use_hash=use_hash
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _heaps AS
+                SELECT stratum, count(*)::BIGINT AS population,
+                       sum(occurrences)::BIGINT AS requests,
+                       count(*) FILTER (WHERE _key IS NULL) AS unkeyed,
+                       min_by(struct_pack(unit, occurrences, _key), _key, {heap}) AS drawn
+                FROM units u GROUP BY stratum"""
+        )
+        # Rows without a stored hash (traffic ingested by an older version) would have no
+        # chance of being drawn: rank everything by md5(seed:request_id) instead.
+        if con.execute("SELECT coalesce(sum(unkeyed), 0) FROM _heaps").fetchall()[0][0] == 0:
+            break
     counts = con.execute("SELECT stratum, population FROM _heaps ORDER BY stratum").fetchall()
     populations = {str(h): int(size) for h, size in counts}
     if not populations:
@@ -311,7 +354,7 @@ def draw_sample_from(
     con.register("_alloc", pa.table({"stratum": list(sizes), "sample_size": list(sizes.values())}))
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _drawn AS
-           SELECT stratum, row.request_id, row.occurrences, row._key,
+           SELECT stratum, row.unit, row.occurrences, row._key,
                   sample_size::DOUBLE / population AS inclusion_prob,
                   row.occurrences * population::DOUBLE / sample_size AS weight,
                   population AS stratum_population,
@@ -321,10 +364,19 @@ def draw_sample_from(
                  FROM _heaps h JOIN _alloc a USING (stratum)
                  WHERE a.sample_size > 0)"""
     )
+    picked = f"SELECT * FROM {view} WHERE {unit_column} IN (SELECT unit FROM _drawn)"
+    if fetch_rows is not None:
+        units = fetch_arrow(con, "SELECT unit FROM _drawn").column("unit").combine_chunks()
+        con.register("_picked", fetch_rows(unit_column, units))
+        picked = "SELECT * FROM _picked"
     table = fetch_arrow(
         con,
-        f"""SELECT w.*, d.* EXCLUDE (request_id, _key)
-            FROM {view} w JOIN _drawn d USING (request_id)
+        # IN (subquery): the drawn units are the hash-join build side; on local Parquet DuckDB
+        # then decodes the other columns of the matching rows only.
+        f"""WITH picked AS ({picked})
+            SELECT w.*, d.* EXCLUDE (unit, _key)
+            FROM picked w JOIN _drawn d ON w.{unit_column} = d.unit
+            QUALIFY row_number() OVER (PARTITION BY d.unit ORDER BY w.request_id) = 1
             ORDER BY d.stratum, d._key, w.request_id""",
     )
     strata = fetch_arrow(

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
@@ -82,6 +84,24 @@ def window_relation(
             "'campaigns traffic stats' shows which days exist.",
         )
     return int(count)
+
+
+def window_rows_fetcher(storage: Storage, window: Window):  # -> RowFetcher | None
+    """For S3: fetch the window's rows whose ``column`` is in ``values`` with a filtered Arrow
+    scan (bounded memory; 2x faster than DuckDB joining the Arrow dataset). None on a local
+    disk, where DuckDB's own Parquet reader is faster still."""
+    if isinstance(storage.fs, pafs.LocalFileSystem):
+        return None
+
+    def fetch(column: str, values: pa.Array) -> pa.Table:
+        wanted = (
+            pc.field(column).isin(values)
+            & (pc.field("day") >= pa.scalar(window.start))
+            & (pc.field("day") < pa.scalar(window.end))
+        )
+        return traffic_dataset(storage).to_table(filter=wanted)
+
+    return fetch
 
 
 def daily_stats(storage: Storage, window: Window, threshold: float):  # -> pa.Table

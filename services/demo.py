@@ -118,13 +118,17 @@ def main() -> None:
         out.write("this line is not JSON\n")
     _run("traffic", "ingest", str(logs))
     _run("traffic", "stats", "--days", "90")
-    _run("sample", "--days", "90", "--size", str(args.sample_size), "--seed", "1")
+    _run(
+        "sample", "--days", "90", "--size", str(args.sample_size), "--seed", "1",
+        "--confidence-edges", "0.5,0.8", "--allocation", "neyman",
+        "--prior-accuracy", "0.6,0.85,0.97",
+    )  # fmt: skip
 
     from campaigns import crud
     from campaigns.db import session_scope
 
     with session_scope(get_settings()) as session:
-        sample_id = crud.list_samples(session)[0].id
+        sample_id = max(crud.list_samples(session), key=lambda s: s.created_at).id
     name = f"demo-gold-{run_id}"
     _run("create", name, "--sample", sample_id, "--description", "Demo gold-standard campaign")
     _run("push", name)
@@ -153,6 +157,8 @@ def main() -> None:
     print(f"  {counts}")
     _run("export", name)
     _run("metrics", name)
+    report = DEMO_DIR / f"report-{run_id}.html"
+    _run("report", name, "--out", str(report))
     env_file = DEMO_DIR / "env"
     env_file.write_text(
         "".join(
@@ -167,6 +173,7 @@ Label Studio is running: {ls.url}/projects/{project_id}/data
   user: {ls.username}   password: {ls.password}
   API token: {ls.token}
 S3 (SeaweedFS): {s3.endpoint}  key: {s3.access_key}  secret: {s3.secret_key}
+Report (open it in a browser): {report}
 Annotate more tasks in the browser, then: campaigns export {name} && campaigns metrics {name}
 after loading the settings: source {env_file}   Stop the servers with: make stop
 """)

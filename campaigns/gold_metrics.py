@@ -223,6 +223,12 @@ def compute_gold_metrics(
         "macro_f1": macro_f1(per_class),
         "expected_calibration_error": expected_calibration_error(gold) if has_score else None,
         "agreement": _safe_agreement(annotations),
+        # Experts' "unsure" flag: reported, the annotation still counts (an expert's code).
+        "unsure_annotations": (
+            int(pc.sum(annotations.column("unsure")).as_py() or 0)
+            if "unsure" in annotations.column_names
+            else 0
+        ),
     }
     by_team = pa.table({})
     if "team" in gold.column_names:

@@ -70,7 +70,9 @@ def print_metrics(console: Console, metrics: GoldMetrics) -> None:
     ece = summary.get("expected_calibration_error")
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary["status_counts"].items()))
     console.print(
-        f"Annotated units: {summary['units_annotated']} ({counts}); cannot_code, skipped and "
+        f"Annotated units: {summary['units_annotated']} ({counts}; "
+        f"{summary.get('unsure_annotations', 0)} annotations flagged unsure); cannot_code, "
+        "skipped and "
         "disagreement units are never counted as model errors. "
         + (f"Calibration error (ECE) of the top-1 score: {ece:.3f}." if ece is not None else "")
     )

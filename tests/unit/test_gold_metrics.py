@@ -1,0 +1,56 @@
+"""The campaign figures assembled from an export: known answers on a tiny campaign."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from campaigns.gold_metrics import compute_gold_metrics
+
+
+def test_statuses_unsure_flags_experts_and_adjudication_list():
+    gold = pa.table(
+        {
+            "request_id": ["a", "b", "c", "d", "e"],
+            "text": ["A", "B", "C", "D", "E"],
+            "status": ["coded", "coded", "disagreement", "cannot_code", "skipped"],
+            "predicted_code": ["62.01Z", "62.02A", "43.99C", "62.01Z", "62.01Z"],
+            "predicted_codes": [["62.01Z"], ["62.02A", "62.01Z"], ["43.99C"], ["62.01Z"], []],
+            "gold_code": ["62.01Z", "62.01Z", None, None, None],
+            "score": [0.9, 0.6, 0.7, 0.3, 0.8],
+            "confidence": [0.8, 0.3, 0.5, 0.1, 0.7],
+            "weight": [10.0, 10.0, 10.0, 10.0, 10.0],
+            "n_annotations": [1, 1, 2, 1, 1],
+            "stratum": ["all"] * 5,
+        }
+    )
+    annotations = pa.table(
+        {
+            "request_id": ["a", "b", "c", "c", "d", "e"],
+            "task_id": [1, 2, 3, 3, 4, 5],
+            "annotator": ["x", "x", "x", "y", "y", "y"],
+            "status": ["coded", "coded", "coded", "coded", "cannot_code", "skipped"],
+            "code": ["62.01Z", "62.01Z", "43.99C", "43.21A", None, None],
+            "unsure": [False, True, True, False, False, False],
+            "lead_time": [10.0, 20.0, 30.0, 50.0, 5.0, 1.0],
+            "created_at": ["2026-09-01T10:00:00Z"] * 2 + ["2026-09-02T10:00:00Z"] * 4,
+            "updated_at": ["2026-09-01T10:00:00Z"] * 6,
+        }
+    )
+    m = compute_gold_metrics(gold, annotations, threshold=0.5, design="srs", replicates=50)
+    s = m.summary
+    assert s["status_counts"] == {
+        "coded": 2, "disagreement": 1, "cannot_code": 1, "skipped": 1
+    }  # fmt: skip
+    assert s["unsure_annotations"] == 2
+    # Only the two coded units count: a right, b wrong.
+    assert s["figures"]["accuracy"]["estimate"] == pytest.approx(0.5)
+    assert s["figures"]["accuracy"]["method"] == "wilson"
+    assert s["figures"]["top_2_accuracy"]["estimate"] == pytest.approx(1.0)
+    # Manual coding counted right: b (confidence 0.3 < 0.5) is manual, a is right.
+    assert s["figures"]["system_accuracy"]["estimate"] == pytest.approx(1.0)
+    assert m.adjudication.column("request_id").to_pylist() == ["c"]
+    experts = {r["annotator"]: r for r in m.experts.to_pylist()}
+    assert experts["x"]["annotations"] == 3 and experts["x"]["median_lead_time_s"] == 20.0
+    assert experts["y"]["skipped"] == 1 and experts["y"]["cannot_code"] == 1
+    assert experts["y"]["active_days"] == 1 and experts["x"]["active_days"] == 2

@@ -28,6 +28,7 @@ from campaigns.monitoring import campaign_metrics as campaign_metrics_of
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.report import render_report
 from campaigns.storage import Storage
+from services.api.actions import export_action
 from services.api.deps import GatewayDep, SessionDep, SettingsDep, StorageDep
 from services.api.schemas import CampaignProgress, JobPublic
 
@@ -129,18 +130,7 @@ def export_campaign(
     ConflictError.
     """
     campaign = crud.get_campaign(session, campaign_id)
-
-    def action(job_session: Session, progress: Progress) -> Any:
-        target = crud.get_campaign(job_session, campaign_id)
-        return lifecycle.export_campaign(
-            job_session,
-            Storage.from_settings(settings),
-            LabelStudioGateway.from_settings(settings),
-            kit_for(target.kind, settings),
-            target,
-            full=full,
-        )
-
+    action = export_action(settings, campaign_id, full=full)
     return _start(background, session, settings, "export", campaign, action)
 
 

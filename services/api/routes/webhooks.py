@@ -15,16 +15,12 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
-from campaigns import crud, lifecycle, webhooks
+from campaigns import webhooks
 from campaigns.db import get_engine
 from campaigns.errors import NotFoundError
-from campaigns.jobs import Progress
-from campaigns.kinds import kit_for
-from campaigns.labelstudio import LabelStudioGateway
 from campaigns.models import CampaignStatus
-from campaigns.storage import Storage
+from services.api.actions import export_action
 from services.api.deps import SessionDep, SettingsDep
 from services.api.schemas import JobPublic
 
@@ -102,16 +98,7 @@ def label_studio_webhook(
     if created:
         campaign_id = campaign.id
 
-        def action(job_session: Session, progress: Progress) -> Any:
-            target = crud.get_campaign(job_session, campaign_id)
-            return lifecycle.export_campaign(
-                job_session,
-                Storage.from_settings(settings),
-                LabelStudioGateway.from_settings(settings),
-                kit_for(target.kind, settings),
-                target,
-            )
-
+        action = export_action(settings, campaign_id)
         background.add_task(
             webhooks.run_when_free, get_engine(settings), job.id, campaign_id, action
         )

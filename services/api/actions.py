@@ -1,0 +1,37 @@
+"""The background actions behind the API's jobs: each opens what it needs from the settings.
+
+A job runs after its request has returned, so it gets its own session (from the job runner)
+and its own storage and Label Studio clients, built here from the settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from campaigns import crud, lifecycle
+from campaigns.config import Settings
+from campaigns.jobs import Progress
+from campaigns.kinds import kit_for
+from campaigns.labelstudio import LabelStudioGateway
+from campaigns.storage import Storage
+
+Action = Any  # Callable[[Session, Progress], Any]
+
+
+def export_action(settings: Settings, campaign_id: int, *, full: bool = False) -> Action:
+    """Incremental sync of a campaign's annotations into a new export version."""
+
+    def action(session: Session, progress: Progress) -> Any:
+        target = crud.get_campaign(session, campaign_id)
+        return lifecycle.export_campaign(
+            session,
+            Storage.from_settings(settings),
+            LabelStudioGateway.from_settings(settings),
+            kit_for(target.kind, settings),
+            target,
+            full=full,
+        )
+
+    return action

@@ -10,7 +10,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from campaigns.errors import ConflictError, NotFoundError
-from campaigns.models import Campaign, CampaignCreate, Sample, utcnow
+from campaigns.models import MAX_ID, Campaign, CampaignCreate, Sample, utcnow
 
 
 def get_sample(session: Session, sample_id: str) -> Sample:
@@ -30,8 +30,7 @@ def get_campaign(session: Session, ref: int | str) -> Campaign:
     """A campaign by id or by name."""
     campaign: Campaign | None
     if isinstance(ref, int) or str(ref).isdigit():
-        # Beyond a 64-bit id no campaign can exist (and the database would refuse the query).
-        campaign = session.get(Campaign, int(ref)) if int(ref) < 2**63 else None
+        campaign = session.get(Campaign, int(ref)) if int(ref) <= MAX_ID else None
     else:
         campaign = session.exec(select(Campaign).where(Campaign.name == ref)).first()
     if campaign is None:

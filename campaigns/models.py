@@ -12,6 +12,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Ids are SQL INTEGER columns: 32-bit in PostgreSQL. Larger ids cannot exist (and a query
+# with one fails in the database), so callers treat them as "not found".
+MAX_ID = 2**31 - 1
+
+
 class CampaignKind(StrEnum):
     GOLD = "gold"
     TRANSITION = "transition"

@@ -42,7 +42,7 @@ from campaigns.errors import (
 )
 from campaigns.jobs import Progress
 from campaigns.labelstudio import LabelStudioGateway
-from campaigns.models import Campaign, Job, JobStatus, utcnow
+from campaigns.models import MAX_ID, Campaign, Job, JobStatus, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,11 @@ def _request(gateway: LabelStudioGateway, method: str, path: str, **kwargs: Any)
 # -- receiving ---------------------------------------------------------------------------------
 def campaign_for_project(session: Session, project_id: int) -> Campaign:
     """The campaign whose Label Studio project is ``project_id``."""
-    campaign = session.exec(select(Campaign).where(Campaign.ls_project_id == project_id)).first()
+    campaign = (
+        session.exec(select(Campaign).where(Campaign.ls_project_id == project_id)).first()
+        if 0 < project_id <= MAX_ID
+        else None
+    )
     if campaign is None:
         raise NotFoundError(
             f"No campaign has Label Studio project {project_id}.",

@@ -18,6 +18,7 @@ from campaigns.kinds import kit_for
 from campaigns.labelstudio import LabelStudioGateway
 from campaigns.metrics_view import metrics_json
 from campaigns.models import (
+    MAX_ID,
     Campaign,
     CampaignCreate,
     CampaignKind,
@@ -33,7 +34,7 @@ from services.api.deps import GatewayDep, SessionDep, SettingsDep, StorageDep
 from services.api.schemas import CampaignProgress, JobPublic
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
-CampaignId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The campaign's id.")]
+CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The campaign's id.")]
 
 
 @router.post("", response_model=CampaignPublic, status_code=201)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from campaigns import jobs
+from campaigns.models import MAX_ID
 from services.api.deps import SessionDep
 from services.api.schemas import JobPublic
 
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 @router.get("", response_model=list[JobPublic])
 def list_jobs(
     session: SessionDep,
-    campaign_id: int | None = Query(default=None, ge=0),
+    campaign_id: int | None = Query(default=None, ge=0, le=MAX_ID),
     offset: int = Query(default=0, ge=0),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> list[JobPublic]:

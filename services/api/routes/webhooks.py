@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from campaigns import webhooks
 from campaigns.db import get_engine
 from campaigns.errors import NotFoundError
-from campaigns.models import CampaignStatus
+from campaigns.models import MAX_ID, CampaignStatus
 from services.api.actions import export_action
 from services.api.deps import SessionDep, SettingsDep
 from services.api.schemas import JobPublic
@@ -70,7 +70,7 @@ def label_studio_webhook(
     session: SessionDep,
     settings: SettingsDep,
     project: int | None = Query(
-        default=None, ge=1, le=2**63 - 1, description="The project, when not in the payload."
+        default=None, ge=1, le=MAX_ID, description="The project, when not in the payload."
     ),
 ) -> Any:
     """Start (or join) an incremental sync of the campaign whose project changed.

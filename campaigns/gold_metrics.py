@@ -141,6 +141,47 @@ def headline_proportions(
     )
 
 
+def reweight_to_annotated(gold: pa.Table) -> pa.Table:
+    """Weights for the units annotated so far: ``N_h / n'_h`` with ``n'_h`` annotated units.
+
+    A campaign is read while experts are still at work. Within a stratum, tasks are served in
+    the sample's random order, so the annotated units are a random subsample of it and
+    ``N_h / n'_h`` (times the unit's occurrences) keeps every figure unbiased for the
+    strata that have annotations. Strata with none are reported by :func:`coverage`.
+    """
+    needed = {"stratum", "stratum_sample_size", "weight"}
+    if not needed <= set(gold.column_names) or gold.num_rows == 0:
+        return gold
+    con = connect()
+    con.register("gold", gold)
+    return fetch_arrow(
+        con,
+        """WITH g AS (SELECT *, row_number() OVER () AS _rn,
+                             count(*) OVER (PARTITION BY stratum) AS _annotated FROM gold)
+           SELECT * EXCLUDE (_rn, _annotated) REPLACE (
+                      weight * stratum_sample_size / _annotated AS weight,
+                      _annotated::BIGINT AS stratum_sample_size)
+           FROM g ORDER BY _rn""",
+    )
+
+
+def coverage(gold: pa.Table, strata: pa.Table | None) -> dict[str, Any]:
+    """Which strata of the sample have annotations, and their share of the population."""
+    if strata is None or strata.num_rows == 0 or "stratum" not in gold.column_names:
+        return {}
+    annotated = set(gold.column("stratum").to_pylist())
+    rows = [r for r in strata.to_pylist() if r["sample_size"]]
+    total = sum(r["population"] for r in rows) or 1
+    missing = [r["stratum"] for r in rows if r["stratum"] not in annotated]
+    covered = sum(r["population"] for r in rows if r["stratum"] in annotated)
+    return {
+        "strata": len(rows),
+        "strata_annotated": len(rows) - len(missing),
+        "population_share_covered": covered / total,
+        "strata_without_annotations": missing,
+    }
+
+
 def adjudication_list(gold: pa.Table) -> pa.Table:
     """Tasks whose experts disagree (no strict majority): to be settled by an adjudicator."""
     con = connect()
@@ -197,8 +238,15 @@ def compute_gold_metrics(
     levels: pa.Table | None = None,
     replicates: int = 1000,
     seed: int = 0,
+    strata: pa.Table | None = None,
 ) -> GoldMetrics:
-    """All figures of a campaign export (gold table + annotations table)."""
+    """All figures of a campaign export (gold table + annotations table).
+
+    Weights are those of the units annotated so far (:func:`reweight_to_annotated`); with the
+    sample's ``strata`` table, the summary says which strata are covered.
+    """
+    covered = coverage(gold, strata)
+    gold = reweight_to_annotated(gold)
     proportions = headline_proportions(
         gold, threshold=threshold, levels=levels, replicates=replicates, seed=seed
     )
@@ -223,6 +271,7 @@ def compute_gold_metrics(
         "macro_f1": macro_f1(per_class),
         "expected_calibration_error": expected_calibration_error(gold) if has_score else None,
         "agreement": _safe_agreement(annotations),
+        "coverage": covered,
         # Experts' "unsure" flag: reported, the annotation still counts (an expert's code).
         "unsure_annotations": (
             int(pc.sum(annotations.column("unsure")).as_py() or 0)

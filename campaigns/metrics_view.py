@@ -7,7 +7,7 @@ from typing import Any
 import pyarrow as pa
 
 from campaigns.bootstrap import wilson
-from campaigns.gold_metrics import LEVELS, headline_proportions
+from campaigns.gold_metrics import LEVELS, headline_proportions, reweight_to_annotated
 
 __all__ = ["metrics_json", "wilson"]
 
@@ -24,7 +24,7 @@ def metrics_json(
     rows = {
         r["figure"]: {k: v for k, v in r.items() if k != "figure"}
         for r in headline_proportions(
-            gold, threshold=threshold, levels=levels, replicates=replicates
+            reweight_to_annotated(gold), threshold=threshold, levels=levels, replicates=replicates
         ).to_pylist()
     }
     statuses = gold.column("status").value_counts().to_pylist()

@@ -14,6 +14,7 @@ from campaigns.gold_metrics import GoldMetrics, compute_gold_metrics
 from campaigns.metrics_store import write_metrics
 from campaigns.models import Campaign, CampaignKind
 from campaigns.nomenclatures import old_nomenclature
+from campaigns.samples import load_strata
 from campaigns.storage import Storage
 
 
@@ -43,7 +44,13 @@ def campaign_metrics(
         )
     gold = lifecycle.latest_gold(storage, campaign, session)
     annotations = lifecycle.latest_annotations(storage, campaign, session)
-    design = crud.get_sample(session, campaign.sample_id).design
+    sample = crud.get_sample(session, campaign.sample_id)
+    design = sample.design
+    strata = (
+        load_strata(storage, sample)
+        if storage.exists(f"samples/{sample.id}.strata.parquet")
+        else None
+    )
     metrics = compute_gold_metrics(
         gold,
         annotations,
@@ -51,6 +58,7 @@ def campaign_metrics(
         design=design,
         levels=old_nomenclature(settings).levels_table(),
         replicates=replicates,
+        strata=strata,
     )
     version = campaign.last_export_version or "unknown"
     written: dict[str, str] = {}

@@ -160,7 +160,9 @@ def simulate_experts(
 ) -> dict[str, int]:
     """Annotate ``n_tasks`` tasks: mostly the true code, a few skips and 'cannot be coded'."""
     rng = random.Random(seed)
-    tasks = expert.tasks(project_id)[:n_tasks]
+    tasks = expert.tasks(project_id)
+    rng.shuffle(tasks)  # experts work through the queue in no particular stratum order
+    tasks = tasks[:n_tasks]
     counts = {"coded": 0, "cannot_code": 0, "skipped": 0}
     for task in tasks:
         data = task["data"]

@@ -67,6 +67,14 @@ def print_metrics(console: Console, metrics: GoldMetrics) -> None:
             f"{'-' if alpha is None else f'{alpha:.2f}'}"
             f"; {metrics.adjudication.num_rows} tasks to adjudicate."
         )
+    cover = summary.get("coverage") or {}
+    if cover and cover["strata_without_annotations"]:
+        console.print(
+            f"[yellow]Only {cover['strata_annotated']} of {cover['strata']} strata have "
+            f"annotations ({cover['population_share_covered']:.0%} of the traffic): the "
+            "figures describe those strata only. Waiting for: "
+            f"{', '.join(cover['strata_without_annotations'][:8])}[/]"
+        )
     ece = summary.get("expected_calibration_error")
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary["status_counts"].items()))
     console.print(

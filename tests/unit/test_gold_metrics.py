@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from campaigns.gold_metrics import compute_gold_metrics
+from campaigns.gold_metrics import compute_gold_metrics, coverage, reweight_to_annotated
 
 
 def test_statuses_unsure_flags_experts_and_adjudication_list():
@@ -54,3 +54,35 @@ def test_statuses_unsure_flags_experts_and_adjudication_list():
     assert experts["x"]["annotations"] == 3 and experts["x"]["median_lead_time_s"] == 20.0
     assert experts["y"]["skipped"] == 1 and experts["y"]["cannot_code"] == 1
     assert experts["y"]["active_days"] == 1 and experts["x"]["active_days"] == 2
+
+
+def test_partial_campaign_reweights_annotated_units_and_reports_uncovered_strata():
+    # Sample: 10 units in each of three strata (N = 1000, 3000, 500); experts annotated 2 in
+    # A, 4 in B, none in C yet.
+    gold = pa.table(
+        {
+            "request_id": list("abcdef"),
+            "status": ["coded"] * 6,
+            "stratum": ["A", "A", "B", "B", "B", "B"],
+            "weight": [100.0, 100.0, 300.0, 300.0, 300.0, 300.0],
+            "stratum_population": [1000, 1000, 3000, 3000, 3000, 3000],
+            "stratum_sample_size": [10] * 6,
+        }
+    )
+    strata = pa.table(
+        {
+            "stratum": ["A", "B", "C"],
+            "population": [1000, 3000, 500],
+            "sample_size": [10, 10, 10],
+        }
+    )
+    reweighted = reweight_to_annotated(gold)
+    assert reweighted.column("request_id").to_pylist() == list("abcdef")  # order kept
+    assert reweighted.column("weight").to_pylist() == [500.0, 500.0] + [750.0] * 4
+    assert reweighted.column("stratum_sample_size").to_pylist() == [2, 2, 4, 4, 4, 4]
+    assert coverage(gold, strata) == {
+        "strata": 3,
+        "strata_annotated": 2,
+        "population_share_covered": pytest.approx(4000 / 4500),
+        "strata_without_annotations": ["C"],
+    }

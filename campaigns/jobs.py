@@ -75,26 +75,18 @@ def run_job(engine: Engine, job_id: str, action: Callable[[Session, Progress], A
     try:
         with Session(engine) as session:
             result = action(session, progress)
-    except CampaignError as err:
-        _update(
-            engine,
-            job_id,
-            status=JobStatus.FAILED,
-            finished_at=utcnow(),
-            error_type=type(err).__name__,
-            error_message=err.message,
-            error_hint=err.hint,
-        )
-        return
     except Exception as err:  # the job must record every failure, not die silently
+        known = isinstance(err, CampaignError)
         _update(
             engine,
             job_id,
             status=JobStatus.FAILED,
             finished_at=utcnow(),
             error_type=type(err).__name__,
-            error_message=str(err),
-            error_hint="Unexpected error: see the API server's log; the action can be rerun.",
+            error_message=err.message if known else str(err),
+            error_hint=err.hint
+            if known
+            else "Unexpected error: see the API server's log; the action can be rerun.",
         )
         return
     _update(

@@ -15,6 +15,7 @@ from campaigns.config import Settings
 from campaigns.jobs import Progress
 from campaigns.kinds import kit_for
 from campaigns.labelstudio import LabelStudioGateway
+from campaigns.nomenclatures import old_nomenclature
 from campaigns.storage import Storage
 
 Action = Any  # Callable[[Session, Progress], Any]
@@ -32,6 +33,31 @@ def export_action(settings: Settings, campaign_id: int, *, full: bool = False) -
             kit_for(target.kind, settings),
             target,
             full=full,
+        )
+
+    return action
+
+
+def push_action(settings: Settings, campaign_id: int) -> Action:
+    """Idempotent import of a campaign's missing tasks; progress counts tasks imported."""
+
+    def action(session: Session, progress: Progress) -> Any:
+        done = 0
+
+        def on_batch(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(done, None)
+
+        target = crud.get_campaign(session, campaign_id)
+        return lifecycle.push_campaign(
+            session,
+            Storage.from_settings(settings),
+            LabelStudioGateway.from_settings(settings),
+            kit_for(target.kind, settings),
+            target,
+            on_batch=on_batch,
+            sections=old_nomenclature(settings).division_sections(),
         )
 
     return action

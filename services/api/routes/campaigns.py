@@ -15,7 +15,6 @@ from campaigns.db import get_engine
 from campaigns.errors import ConflictError
 from campaigns.jobs import Progress
 from campaigns.kinds import kit_for
-from campaigns.labelstudio import LabelStudioGateway
 from campaigns.metrics_view import metrics_json
 from campaigns.models import (
     MAX_ID,
@@ -29,7 +28,7 @@ from campaigns.monitoring import campaign_metrics as campaign_metrics_of
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.report import render_report
 from campaigns.storage import Storage
-from services.api.actions import export_action
+from services.api.actions import export_action, push_action
 from services.api.deps import GatewayDep, SessionDep, SettingsDep, StorageDep
 from services.api.schemas import CampaignProgress, JobPublic
 
@@ -95,24 +94,7 @@ def push_campaign(
     if campaign.status == CampaignStatus.ARCHIVED:
         raise ConflictError(f"Campaign {campaign_id} is archived.", "Create a new campaign.")
 
-    def action(job_session: Session, progress: Progress) -> Any:
-        count = {"done": 0}
-
-        def on_batch(n: int) -> None:
-            count["done"] += n
-            progress(count["done"], None)
-
-        target = crud.get_campaign(job_session, campaign_id)
-        return lifecycle.push_campaign(
-            job_session,
-            Storage.from_settings(settings),
-            LabelStudioGateway.from_settings(settings),
-            kit_for(target.kind, settings),
-            target,
-            on_batch=on_batch,
-            sections=old_nomenclature(settings).division_sections(),
-        )
-
+    action = push_action(settings, campaign_id)
     return _start(background, session, settings, "push", campaign, action)
 
 

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlmodel import Session, SQLModel, create_engine
 
 from campaigns import models  # noqa: F401  (registers the tables)
 from campaigns.config import Settings
+from campaigns.errors import ConfigurationError
 
 
 @lru_cache(maxsize=8)
@@ -19,7 +20,28 @@ def engine_for(url: str) -> Engine:
     connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
     engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
+    _check_schema(engine)
     return engine
+
+
+def _check_schema(engine: Engine) -> None:
+    """Refuse, clearly, a database created by an older version (new tables are created, but
+    columns added since are not): better than an SQL error in the middle of a command."""
+    inspector = inspect(engine)
+    missing = [
+        f"{table.name}.{column.name}"
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if column.name not in {c["name"] for c in inspector.get_columns(table.name)}
+    ]
+    if missing:
+        engine.dispose()
+        raise ConfigurationError(
+            f"The campaign database {engine.url.render_as_string(hide_password=True)} was "
+            f"created by an older version: it lacks {', '.join(missing[:6])}.",
+            "Back it up, then point CAMPAIGNS_DATABASE_URL at a new database (the campaigns' "
+            "data in storage and Label Studio are untouched), or add the columns by hand.",
+        )
 
 
 def get_engine(settings: Settings) -> Engine:

@@ -94,8 +94,16 @@ def main() -> None:
         }
     )
     from campaigns.config import get_settings
+    from campaigns.db import get_engine
+    from campaigns.errors import ConfigurationError
 
     get_settings.cache_clear()
+    try:
+        get_engine(get_settings())
+    except ConfigurationError as err:  # a .demo/ left by an older version: start afresh
+        old = DEMO_DIR / "campaigns.db"
+        old.rename(old.with_suffix(f".db.{run_id}.bak"))
+        print(f"{err.message} Kept it as {old.with_suffix(f'.db.{run_id}.bak')}.")
 
     logs = DEMO_DIR / "logs" / f"predictions-{run_id}.jsonl"
     truth = DEMO_DIR / "logs" / f"truth-{run_id}.parquet"

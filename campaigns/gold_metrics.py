@@ -48,7 +48,6 @@ class GoldMetrics:
     reliability: pa.Table
     experts: pa.Table
     adjudication: pa.Table
-    extra: dict[str, Any] = field(default_factory=dict)
     by_team: pa.Table = field(default_factory=lambda: pa.table({}))
 
 

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from campaigns.duck import connect, fetch_arrow
 from campaigns.errors import ConfigurationError
@@ -103,4 +104,4 @@ def assign_teams(sample: pa.Table, routes: list[Route], sections: pa.Table) -> p
 
 def units_of_team(sample: pa.Table, team: str, routes: list[Route], sections: pa.Table) -> pa.Table:
     routed = assign_teams(sample, routes, sections)
-    return routed.filter(pa.compute.equal(routed.column("team"), team))
+    return routed.filter(pc.equal(routed.column("team"), team))

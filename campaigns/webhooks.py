@@ -32,7 +32,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from campaigns import jobs
-from campaigns.crud import STALE_LOCK
+from campaigns.config import Settings
+from campaigns.crud import STALE_LOCK, team_campaigns
 from campaigns.errors import (
     CampaignError,
     ConfigurationError,
@@ -123,6 +124,17 @@ def register_for_campaign(
             "No webhook for campaign %s (exports will poll): %s", campaign.id, err.one_line()
         )
         return None
+
+
+def register_campaign_webhooks(
+    session: Session, gateway: LabelStudioGateway, campaign: Campaign, settings: Settings
+) -> None:
+    """At creation: every project of the campaign (its own, or its teams') notifies the API,
+    when ``CAMPAIGNS_LABEL_STUDIO_WEBHOOK_URL`` is set. Best effort, like
+    :func:`register_for_campaign`."""
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    for target in [campaign, *team_campaigns(session, campaign)]:
+        register_for_campaign(gateway, target, settings.label_studio_webhook_url, token)
 
 
 def _differs(hook: dict[str, Any], body: dict[str, Any]) -> bool:

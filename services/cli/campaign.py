@@ -42,10 +42,11 @@ def create(
     --route others=*
     """
     settings = context.settings()
+    gateway = context.gateway()
     with context.session() as session:
         campaign = lifecycle.create_campaign(
             session,
-            context.gateway(),
+            gateway,
             kit_for(CampaignKind.GOLD, settings),
             CampaignCreate(
                 name=name,
@@ -56,12 +57,8 @@ def create(
                 routing=";".join(route or []),
             ),
         )
+        webhooks.register_campaign_webhooks(session, gateway, campaign, settings)
         teams = crud.team_campaigns(session, campaign)
-        token = settings.api_token.get_secret_value() if settings.api_token else None
-        for target in [campaign, *teams]:
-            webhooks.register_for_campaign(
-                context.gateway(), target, settings.label_studio_webhook_url, token
-            )
         projects = (
             ", ".join(f"{t.team}: project {t.ls_project_id}" for t in teams)
             if teams

@@ -46,9 +46,7 @@ def create_campaign(
     annotations, which starts an incremental sync (polling remains the fallback).
     """
     campaign = lifecycle.create_campaign(session, gateway, kit_for(body.kind, settings), body)
-    token = settings.api_token.get_secret_value() if settings.api_token else None
-    for target in [campaign, *crud.team_campaigns(session, campaign)]:
-        webhooks.register_for_campaign(gateway, target, settings.label_studio_webhook_url, token)
+    webhooks.register_campaign_webhooks(session, gateway, campaign, settings)
     return campaign
 
 

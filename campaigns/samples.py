@@ -39,12 +39,13 @@ def sample_id_for(window: Window, design: str, params: dict[str, object], seed: 
 def previous_units(session: Session, storage: Storage) -> pa.Table:
     """``request_id`` and ``text_norm`` of every unit of every campaign so far."""
     parts = []
-    for campaign in session.exec(select(Campaign)).all():
-        path = f"{SAMPLES_DIR}/{campaign.sample_id}.parquet"
+    # Team campaigns share their campaign's sample: read each sample once, two columns only.
+    for sample_id in sorted({c.sample_id for c in session.exec(select(Campaign)).all()}):
+        path = f"{SAMPLES_DIR}/{sample_id}.parquet"
         if storage.exists(path):
-            table = storage.read_table(path)
-            columns = [c for c in ("request_id", "text_norm") if c in table.column_names]
-            parts.append(table.select(columns))
+            names = storage.read_schema(path).names
+            columns = [c for c in ("request_id", "text_norm") if c in names]
+            parts.append(storage.read_table(path, columns=columns))
     if not parts:
         return pa.table({"request_id": pa.array([], pa.string())})
     return pa.concat_tables(parts, promote_options="default")

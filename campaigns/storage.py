@@ -185,6 +185,13 @@ class Storage:
         except OSError as err:
             raise self._unavailable(err) from err
 
+    def read_schema(self, *parts: str) -> pa.Schema:
+        """The schema of a Parquet file (its footer only)."""
+        try:
+            return pq.read_schema(self.path(*parts), filesystem=self.fs)
+        except OSError as err:
+            raise self._unavailable(err) from err
+
     def dataset(self, *parts: str, partitioning: str | None = "hive") -> ds.Dataset:
         """An Arrow dataset over the Parquet files below ``parts`` (DuckDB can query it)."""
         files = self.list_files(*parts, suffix=".parquet")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from campaigns.synthetic import generate_traffic
+from campaigns.traffic.synthetic import generate_traffic
 
 DATA = Path(__file__).resolve().parent / "_data"
 T = TypeVar("T")

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks._common import synthetic_logs, timed
-from campaigns.ingest import ingest_file
 from campaigns.storage import Storage
+from campaigns.traffic.ingest import ingest_file
 
 
 def main() -> None:

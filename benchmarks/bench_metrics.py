@@ -24,8 +24,8 @@ import pandas as pd
 import pyarrow as pa
 
 from benchmarks._common import peak_rss_mib, timed
-from campaigns.bootstrap import stratified_bootstrap
-from campaigns.threshold_curve import auto_coding_curve, curve_inputs
+from campaigns.metrics.bootstrap import stratified_bootstrap
+from campaigns.metrics.threshold_curve import auto_coding_curve, curve_inputs
 
 HEADLINE_THRESHOLDS = np.array([0.3, 0.5, 0.7])
 STRATA = 20

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from benchmarks._common import CODES, TITLES, timed
 from campaigns.duck import connect, fetch_arrow
-from campaigns.labeling.gold_tasks import gold_tasks
-from campaigns.labelstudio import LabelStudioGateway
-from campaigns.synthetic import generate_traffic
+from campaigns.labelstudio.gateway import LabelStudioGateway
+from campaigns.labelstudio.gold.tasks import gold_tasks
+from campaigns.traffic.synthetic import generate_traffic
 
 CONFIG = """<View><Text name="text" value="$text"/>
 <Choices name="suggested" toName="text" value="$suggestions" choice="single"/></View>"""

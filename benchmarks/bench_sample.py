@@ -34,9 +34,14 @@ EDGES = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 20 confidence bins
 
 def run(method: str, root: str) -> dict[str, float]:
     from campaigns.duck import connect
-    from campaigns.sampling import Design, draw_sample_from
+    from campaigns.sampling.designs import Design, draw_sample_from
     from campaigns.storage import Storage
-    from campaigns.traffic import Window, traffic_dataset, window_relation, window_rows_fetcher
+    from campaigns.traffic.window import (
+        Window,
+        traffic_dataset,
+        window_relation,
+        window_rows_fetcher,
+    )
 
     window = Window(date(2026, 6, 1), date(2026, 9, 1))
     storage = Storage.open(root)

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 
 from benchmarks._common import timed
-from campaigns.labeling.gold_config import SUGGESTED, TEXT
-from campaigns.labeling.gold_results import annotations_table
-from campaigns.labelstudio import KEY_FIELD, LabelStudioGateway
+from campaigns.labelstudio.gateway import KEY_FIELD, LabelStudioGateway
+from campaigns.labelstudio.gold.config import SUGGESTED, TEXT
+from campaigns.labelstudio.gold.results import annotations_table
 from services.local_stack import start_label_studio_copy
 
 CONFIG = """<View><Text name="text" value="$text"/>

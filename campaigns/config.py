@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(
-        default="sqlite:///campaigns.db",
+        default="sqlite:///campaigns.state.db",
         description="SQLAlchemy URL of the campaign database (SQLite file or PostgreSQL).",
     )
     storage_root: str = Field(

@@ -90,18 +90,18 @@ def main() -> None:
         s3.env("s3://demo/campaigns")
         | ls.env()
         | {
-            "CAMPAIGNS_DATABASE_URL": f"sqlite:///{DEMO_DIR / 'campaigns.db'}",
+            "CAMPAIGNS_DATABASE_URL": f"sqlite:///{DEMO_DIR / 'campaigns.state.db'}",
         }
     )
     from campaigns.config import get_settings
-    from campaigns.db import get_engine
     from campaigns.errors import ConfigurationError
+    from campaigns.state.db import get_engine
 
     get_settings.cache_clear()
     try:
         get_engine(get_settings())
     except ConfigurationError as err:  # a .demo/ left by an older version: start afresh
-        old = DEMO_DIR / "campaigns.db"
+        old = DEMO_DIR / "campaigns.state.db"
         old.rename(old.with_suffix(f".db.{run_id}.bak"))
         print(f"{err.message} Kept it as {old.with_suffix(f'.db.{run_id}.bak')}.")
 
@@ -132,8 +132,8 @@ def main() -> None:
         "--prior-accuracy", "0.6,0.85,0.97",
     )  # fmt: skip
 
-    from campaigns import crud
-    from campaigns.db import session_scope
+    from campaigns.state import crud
+    from campaigns.state.db import session_scope
 
     with session_scope(get_settings()) as session:
         sample_id = max(crud.list_samples(session), key=lambda s: s.created_at).id

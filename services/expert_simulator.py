@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from campaigns.labeling.gold_config import (
+from campaigns.labelstudio.gold.config import (
     CANNOT_CODE,
     DIFFICULTY,
     FLAGS,

@@ -10,12 +10,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from campaigns import crud, lifecycle
 from campaigns.config import Settings
-from campaigns.jobs import Progress
-from campaigns.kinds import kit_for
-from campaigns.labelstudio import LabelStudioGateway
+from campaigns.labelstudio.gateway import LabelStudioGateway
+from campaigns.labelstudio.kinds import kit_for
+from campaigns.lifecycle import core as lifecycle
 from campaigns.nomenclatures import old_nomenclature
+from campaigns.state import crud
+from campaigns.state.jobs import Progress
 from campaigns.storage import Storage
 
 Action = Any  # Callable[[Session, Progress], Any]

@@ -11,8 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from campaigns.config import Settings, get_settings
-from campaigns.db import get_engine
-from campaigns.labelstudio import LabelStudioGateway
+from campaigns.labelstudio.gateway import LabelStudioGateway
+from campaigns.state.db import get_engine
 from campaigns.storage import Storage
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from campaigns.allocation import Allocation
-from campaigns.models import Job, JobStatus
-from campaigns.sampling import Design, Duplicates
+from campaigns.sampling.allocation import Allocation
+from campaigns.sampling.designs import Design, Duplicates
+from campaigns.state.models import Job, JobStatus
 
 
 class ErrorBody(BaseModel):

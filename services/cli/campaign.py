@@ -9,10 +9,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns import crud, lifecycle, webhooks
-from campaigns.kinds import kit_for
-from campaigns.models import CampaignCreate, CampaignKind
+from campaigns.labelstudio.kinds import kit_for
+from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle import webhook_export as webhooks
 from campaigns.nomenclatures import old_nomenclature
+from campaigns.state import crud
+from campaigns.state.models import CampaignCreate, CampaignKind
 from services.cli import context
 
 
@@ -166,7 +168,7 @@ def metrics(
 
     Example: campaigns metrics sept-gold --threshold 0.8
     """
-    from campaigns.monitoring import campaign_metrics
+    from campaigns.lifecycle.metrics import campaign_metrics
     from services.cli.metrics_view import print_metrics
 
     with context.session() as session:
@@ -206,8 +208,8 @@ def report(
 
     Example: campaigns report sept-gold --out sept.html
     """
-    from campaigns.monitoring import campaign_metrics
-    from campaigns.report import render_report
+    from campaigns.lifecycle.metrics import campaign_metrics
+    from campaigns.metrics.report import render_report
 
     storage = context.storage()
     with context.session() as session:
@@ -257,8 +259,8 @@ def nightly(
     Example: campaigns traffic ingest /logs/*.jsonl.gz && campaigns nightly
     """
     from campaigns.errors import CampaignError
-    from campaigns.models import CampaignStatus
-    from campaigns.monitoring import campaign_metrics
+    from campaigns.lifecycle.metrics import campaign_metrics
+    from campaigns.state.models import CampaignStatus
 
     settings = context.settings()
     failed = 0

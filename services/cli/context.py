@@ -9,8 +9,8 @@ from rich.console import Console
 from sqlmodel import Session
 
 from campaigns.config import Settings, get_settings
-from campaigns.db import session_scope
-from campaigns.labelstudio import LabelStudioGateway
+from campaigns.labelstudio.gateway import LabelStudioGateway
+from campaigns.state.db import session_scope
 from campaigns.storage import Storage
 
 console = Console(soft_wrap=True)  # long URIs stay on one line, copy-pastable

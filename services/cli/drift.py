@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from campaigns.drift import AlertRule
 from campaigns.errors import ConfigurationError
 from campaigns.nomenclatures import old_nomenclature
-from campaigns.traffic import Window
-from campaigns.traffic_drift import DEFAULT_MIN_COUNT, DriftResult, drift_between, write_drift
+from campaigns.traffic.drift import DEFAULT_MIN_COUNT, DriftResult, drift_between, write_drift
+from campaigns.traffic.drift_statistics import AlertRule
+from campaigns.traffic.window import Window
 from services.cli import context
 
 

@@ -9,16 +9,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Column, Table
 
-from campaigns import crud, lifecycle
 from campaigns.errors import ConfigurationError
-from campaigns.label_free import (
+from campaigns.lifecycle import core as lifecycle
+from campaigns.metrics.headline import metrics_json
+from campaigns.metrics.label_free import (
     LabelFreeEstimate,
     compare_with_gold,
     estimate_accuracy_label_free,
     traffic_scores,
 )
-from campaigns.metrics_view import metrics_json
-from campaigns.traffic import Window
+from campaigns.state import crud
+from campaigns.traffic.window import Window
 from services.cli import context
 
 SPARSE_WARNING = 0.10  # share of traffic scores in the reference's sparse tails

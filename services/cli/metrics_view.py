@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from campaigns.gold_metrics import GoldMetrics
+from campaigns.metrics.gold_metrics import GoldMetrics
 
 _LABELS = {
     "accuracy": "accuracy (subclass)",

@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from campaigns import crud
-from campaigns.allocation import Allocation
 from campaigns.nomenclatures import old_nomenclature
-from campaigns.samples import draw_sample, load_strata, plan_for_window
-from campaigns.sampling import Design, Duplicates
-from campaigns.traffic import Window
+from campaigns.sampling.allocation import Allocation
+from campaigns.sampling.designs import Design, Duplicates
+from campaigns.sampling.registry import draw_sample, load_strata, plan_for_window
+from campaigns.state import crud
+from campaigns.traffic.window import Window
 from services.cli import context
 
 Size = Annotated[int, typer.Option("--size", "-n", help="Number of units to draw, in all.")]

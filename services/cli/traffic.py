@@ -10,9 +10,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns.ingest import ingest_file
-from campaigns.synthetic import generate_traffic
-from campaigns.traffic import Window, confidence_histogram, daily_stats
+from campaigns.traffic.ingest import ingest_file
+from campaigns.traffic.synthetic import generate_traffic
+from campaigns.traffic.window import Window, confidence_histogram, daily_stats
 from services.cli import context
 
 app = typer.Typer(help="Prediction logs -> partitioned Parquet traffic.", no_args_is_help=True)

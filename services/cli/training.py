@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 
-from campaigns import crud, lifecycle
-from campaigns.models import CampaignKind
+from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle.training_set import export_training_set
 from campaigns.nomenclatures import new_nomenclature, old_nomenclature
-from campaigns.retraining import export_training_set
+from campaigns.state import crud
+from campaigns.state.models import CampaignKind
 from services.cli import context
 
 

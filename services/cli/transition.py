@@ -9,12 +9,13 @@ import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
-from campaigns import crud, lifecycle
 from campaigns.errors import InputFormatError
-from campaigns.kinds import kit_for
-from campaigns.models import CampaignCreate, CampaignKind
+from campaigns.labelstudio.kinds import kit_for
+from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle.transition import prepare_transition, transition_split
 from campaigns.nomenclatures import correspondence
-from campaigns.transition import prepare_transition, transition_split
+from campaigns.state import crud
+from campaigns.state.models import CampaignCreate, CampaignKind
 from services.cli import context
 
 app = typer.Typer(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from campaigns import crud
 from campaigns.config import get_settings
-from campaigns.db import session_scope
+from campaigns.state import crud
+from campaigns.state.db import session_scope
 from services.expert_simulator import LabelStudioExpert
 
 pytestmark = pytest.mark.integration

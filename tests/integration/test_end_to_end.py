@@ -11,10 +11,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from campaigns import crud, lifecycle
 from campaigns.config import get_settings
-from campaigns.db import session_scope
+from campaigns.lifecycle import core as lifecycle
 from campaigns.nomenclatures import old_nomenclature
+from campaigns.state import crud
+from campaigns.state.db import session_scope
 from campaigns.storage import Storage
 from nace_mapping import Level
 from services.expert_simulator import ExpertAnswer, LabelStudioExpert

@@ -24,9 +24,10 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.config import Config
 
-from campaigns import crud, lifecycle
 from campaigns.config import get_settings
-from campaigns.db import session_scope
+from campaigns.lifecycle import core as lifecycle
+from campaigns.state import crud
+from campaigns.state.db import session_scope
 from campaigns.storage import Storage
 from services.expert_simulator import ExpertAnswer, LabelStudioExpert
 from services.local_stack import S3Server, start_s3

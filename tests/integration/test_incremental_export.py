@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from campaigns import crud, lifecycle
 from campaigns.config import get_settings
-from campaigns.db import session_scope
+from campaigns.lifecycle import core as lifecycle
+from campaigns.state import crud
+from campaigns.state.db import session_scope
 from campaigns.storage import Storage
 from services.expert_simulator import ExpertAnswer, LabelStudioExpert
 

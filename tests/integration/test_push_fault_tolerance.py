@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from campaigns.errors import ServiceUnavailableError
-from campaigns.labelstudio import KEY_FIELD, LabelStudioGateway
+from campaigns.labelstudio.gateway import KEY_FIELD, LabelStudioGateway
 from services.local_stack import label_studio_template, start_label_studio, start_label_studio_copy
 
 pytestmark = pytest.mark.integration

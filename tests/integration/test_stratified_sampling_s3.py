@@ -7,11 +7,11 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from campaigns import crud
 from campaigns.config import get_settings
-from campaigns.db import session_scope
-from campaigns.models import CampaignCreate
-from campaigns.samples import load_sample_table, load_strata
+from campaigns.sampling.registry import load_sample_table, load_strata
+from campaigns.state import crud
+from campaigns.state.db import session_scope
+from campaigns.state.models import CampaignCreate
 from campaigns.storage import Storage
 
 pytestmark = pytest.mark.integration

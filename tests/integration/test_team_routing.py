@@ -7,12 +7,13 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
-from campaigns import crud, lifecycle
 from campaigns.config import get_settings
-from campaigns.db import session_scope
-from campaigns.monitoring import campaign_metrics
+from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle.metrics import campaign_metrics
 from campaigns.nomenclatures import old_nomenclature
-from campaigns.samples import load_sample_table
+from campaigns.sampling.registry import load_sample_table
+from campaigns.state import crud
+from campaigns.state.db import session_scope
 from campaigns.storage import Storage
 from services.expert_simulator import ExpertAnswer, LabelStudioExpert
 

@@ -8,11 +8,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from campaigns import crud, lifecycle
 from campaigns.config import get_settings
-from campaigns.db import session_scope
-from campaigns.labeling.transition_config import CANDIDATE, FALLBACK, NONE_OF_THESE, SCOPE
+from campaigns.labelstudio.transition.config import CANDIDATE, FALLBACK, NONE_OF_THESE, SCOPE
+from campaigns.lifecycle import core as lifecycle
 from campaigns.nomenclatures import correspondence
+from campaigns.state import crud
+from campaigns.state.db import session_scope
 from campaigns.storage import Storage
 from services.expert_simulator import LabelStudioExpert
 

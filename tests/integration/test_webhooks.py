@@ -15,13 +15,14 @@ from fastapi import Depends
 from sqlalchemy import update
 from sqlmodel import col
 
-from campaigns import crud, lifecycle
 from campaigns.config import get_settings
-from campaigns.db import session_scope
-from campaigns.labelstudio import LabelStudioGateway
-from campaigns.models import Campaign, utcnow
+from campaigns.labelstudio.gateway import LabelStudioGateway
+from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle.webhook_export import SYNC_ACTIONS, register_webhook
+from campaigns.state import crud
+from campaigns.state.db import session_scope
+from campaigns.state.models import Campaign, utcnow
 from campaigns.storage import Storage
-from campaigns.webhooks import SYNC_ACTIONS, register_webhook
 from services.api.deps import require_token
 from services.api.main import create_app
 from services.api.routes import webhooks

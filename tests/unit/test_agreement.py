@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from campaigns.agreement import (
+from campaigns.metrics.agreement import (
     agreement_summary,
     annotator_vs_majority,
     cohen_kappa,

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from campaigns.allocation import allocate
 from campaigns.errors import ConfigurationError
+from campaigns.sampling.allocation import allocate
 
 POP = {"a": 6000, "b": 3000, "c": 1000}
 

@@ -8,7 +8,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from campaigns.bootstrap import proportion_intervals, stratified_bootstrap, wilson
+from campaigns.metrics.bootstrap import proportion_intervals, stratified_bootstrap, wilson
 
 
 def _small():

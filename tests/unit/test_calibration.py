@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from campaigns.calibration import (
+from campaigns.metrics.calibration import (
     calibrated_accuracy_estimate,
     expected_calibration_error,
     fit_isotonic,

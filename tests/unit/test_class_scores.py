@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from campaigns.class_scores import (
+from campaigns.metrics.class_scores import (
     hardest_classes,
     macro_f1,
     per_class_scores,

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 
 from campaigns.config import Settings
-from campaigns.context_titles import _load_table, context_titles, load_context_titles
 from campaigns.errors import ConfigurationError
-from campaigns.labeling.gold_tasks import context_display, gold_tasks
+from campaigns.labelstudio.context_titles import _load_table, context_titles, load_context_titles
+from campaigns.labelstudio.gold.tasks import context_display, gold_tasks
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.db import engine_for
 from campaigns.errors import ConfigurationError
+from campaigns.state.db import engine_for
 
 
 def test_database_missing_new_columns_is_refused_with_a_hint(tmp_path: Path):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from campaigns.drift import (
+from campaigns.traffic.drift_statistics import (
     AlertRule,
     DriftReport,
     bhattacharyya,

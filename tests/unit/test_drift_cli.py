@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from campaigns.config import get_settings
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.storage import Storage
-from campaigns.traffic import Window
-from campaigns.traffic_drift import DRIFT_SCHEMA, drift_between
+from campaigns.traffic.drift import DRIFT_SCHEMA, drift_between
+from campaigns.traffic.window import Window
 from services.cli import _FriendlyErrors
 from services.cli.drift import register
 

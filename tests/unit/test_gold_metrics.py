@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from campaigns.gold_metrics import compute_gold_metrics, coverage, reweight_to_annotated
+from campaigns.metrics.gold_metrics import compute_gold_metrics, coverage, reweight_to_annotated
 
 
 def test_statuses_unsure_flags_experts_and_adjudication_list():

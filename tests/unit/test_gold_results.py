@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from campaigns.gold import resolve_gold
-from campaigns.labeling.gold_results import annotations_table, canonical
+from campaigns.labelstudio.gold.results import annotations_table, canonical
+from campaigns.metrics.gold_labels import resolve_gold
 from services.expert_simulator import ExpertAnswer, annotation_payload
 
 VALID = {"62.01Z", "62.02A", "43.99C"}

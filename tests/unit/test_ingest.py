@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from campaigns.errors import InputFormatError
-from campaigns.ingest import ingest_file
 from campaigns.storage import Storage
-from campaigns.traffic import traffic_dataset
+from campaigns.traffic.ingest import ingest_file
+from campaigns.traffic.window import traffic_dataset
 
 
 def line(request_id: str, **over: object) -> str:

@@ -20,22 +20,22 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from campaigns import crud
-from campaigns.calibration import calibrated_accuracy_estimate
 from campaigns.config import get_settings
-from campaigns.db import session_scope
 from campaigns.errors import EmptySelectionError
-from campaigns.label_free import (
+from campaigns.lifecycle.core import export_dir
+from campaigns.metrics.calibration import calibrated_accuracy_estimate
+from campaigns.metrics.label_free import (
     LabelFreeEstimate,
     _interpolation_weights,
     compare_with_gold,
     estimate_accuracy_label_free,
     traffic_scores,
 )
-from campaigns.lifecycle import export_dir
-from campaigns.models import CampaignCreate, Sample
+from campaigns.state import crud
+from campaigns.state.db import session_scope
+from campaigns.state.models import CampaignCreate, Sample
 from campaigns.storage import Storage
-from campaigns.traffic import Window
+from campaigns.traffic.window import Window
 from services.cli import _FriendlyErrors
 from services.cli.estimate import register
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from campaigns.metrics_view import metrics_json, wilson
+from campaigns.metrics.headline import metrics_json, wilson
 
 
 def test_wilson_known_values():

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from campaigns.errors import ConfigurationError
-from campaigns.planning import plan_sample_size, stratified_margin
+from campaigns.sampling.planning import plan_sample_size, stratified_margin
 
 
 def test_simple_random_sampling_matches_the_textbook_formula_with_finite_population():

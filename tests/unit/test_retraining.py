@@ -9,13 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from campaigns.errors import ConfigurationError, EmptySelectionError, NotFoundError
-from campaigns.models import Campaign
-from campaigns.retraining import (
+from campaigns.lifecycle.training_set import (
     export_training_set,
     label_conflicts,
     read_training_set,
     training_rows,
 )
+from campaigns.state.models import Campaign
 from campaigns.storage import Storage
 
 GOLD_ROWS = [

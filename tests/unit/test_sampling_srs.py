@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from campaigns.duck import connect
-from campaigns.sampling import draw_simple_random_sample
+from campaigns.sampling.designs import draw_simple_random_sample
 
 
 def population(n: int, hashed: bool = False) -> pa.Table:

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from campaigns.duck import connect
-from campaigns.sampling import Design, Duplicates, draw_sample_from
+from campaigns.sampling.designs import Design, Duplicates, draw_sample_from
 
 SECTIONS = pa.table({"division": ["01", "10", "47", "62"], "section": ["A", "C", "G", "J"]})
 CODES = ["01.11Z", "10.71C", "47.11F", "62.01Z"]

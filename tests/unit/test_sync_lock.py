@@ -7,11 +7,11 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session
 
-from campaigns import crud
 from campaigns.config import Settings
-from campaigns.db import get_engine
 from campaigns.errors import ConflictError
-from campaigns.models import CampaignCreate, Sample, utcnow
+from campaigns.state import crud
+from campaigns.state.db import get_engine
+from campaigns.state.models import CampaignCreate, Sample, utcnow
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-import campaigns.threshold_curve as threshold_curve
-from campaigns.threshold_curve import STATISTICS, auto_coding_curve
+import campaigns.metrics.threshold_curve as threshold_curve
+from campaigns.metrics.threshold_curve import STATISTICS, auto_coding_curve
 
 
 def _hand_table() -> pa.Table:

@@ -9,14 +9,19 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from campaigns import crud, jobs, lifecycle, webhooks
-from campaigns.agreement import agreement_summary, ratings_from_annotations
-from campaigns.db import get_engine
 from campaigns.errors import ConflictError
-from campaigns.jobs import Progress
-from campaigns.kinds import kit_for
-from campaigns.metrics_view import metrics_json
-from campaigns.models import (
+from campaigns.labelstudio.kinds import kit_for
+from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle import webhook_export as webhooks
+from campaigns.lifecycle.metrics import campaign_metrics as campaign_metrics_of
+from campaigns.metrics.agreement import agreement_summary, ratings_from_annotations
+from campaigns.metrics.headline import metrics_json
+from campaigns.metrics.report import render_report
+from campaigns.nomenclatures import old_nomenclature
+from campaigns.state import crud, jobs
+from campaigns.state.db import get_engine
+from campaigns.state.jobs import Progress
+from campaigns.state.models import (
     MAX_ID,
     Campaign,
     CampaignCreate,
@@ -24,9 +29,6 @@ from campaigns.models import (
     CampaignPublic,
     CampaignStatus,
 )
-from campaigns.monitoring import campaign_metrics as campaign_metrics_of
-from campaigns.nomenclatures import old_nomenclature
-from campaigns.report import render_report
 from campaigns.storage import Storage
 from services.api.actions import export_action, push_action
 from services.api.deps import GatewayDep, SessionDep, SettingsDep, StorageDep

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from campaigns import jobs
-from campaigns.models import MAX_ID
+from campaigns.state import jobs
+from campaigns.state.models import MAX_ID
 from services.api.deps import SessionDep
 from services.api.schemas import JobPublic
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from campaigns import crud
-from campaigns.models import Sample
 from campaigns.nomenclatures import old_nomenclature
-from campaigns.samples import draw_sample
-from campaigns.traffic import Window
+from campaigns.sampling.registry import draw_sample
+from campaigns.state import crud
+from campaigns.state.models import Sample
+from campaigns.traffic.window import Window
 from services.api.deps import SessionDep, SettingsDep, StorageDep
 from services.api.schemas import SampleRequest
 

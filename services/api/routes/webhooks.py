@@ -1,7 +1,8 @@
 """Label Studio webhooks: an annotation created, updated or deleted starts a sync.
 
 Label Studio calls ``POST /webhooks/label-studio`` (registered per campaign project by
-``campaigns.webhooks.register_webhook``, with the API's bearer token). It never gets a 5xx:
+``campaigns.lifecycle.webhook_export.register_webhook``, with the API's bearer token).
+It never gets a 5xx:
 a change that starts (or joins) a sync is answered 202 with the export job, anything else
 200 ``{"ignored": reason}``. Polling (the exports on demand and the nightly job) stays the
 fallback for any webhook lost on the way.
@@ -16,10 +17,10 @@ from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from campaigns import webhooks
-from campaigns.db import get_engine
 from campaigns.errors import NotFoundError
-from campaigns.models import MAX_ID, CampaignStatus
+from campaigns.lifecycle import webhook_export as webhooks
+from campaigns.state.db import get_engine
+from campaigns.state.models import MAX_ID, CampaignStatus
 from services.api.actions import export_action
 from services.api.deps import SessionDep, SettingsDep
 from services.api.schemas import JobPublic

@@ -1,1 +1,0 @@
-"""Label Studio labeling configurations and task payloads, generated from the nomenclature."""

@@ -1,0 +1,50 @@
+"""What differs between campaign kinds: labeling interface, task payloads, result parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from campaigns.config import Settings
+from campaigns.labelstudio.context_titles import context_titles
+from campaigns.labelstudio.gold.config import gold_standard_config
+from campaigns.labelstudio.gold.results import annotations_table
+from campaigns.labelstudio.gold.tasks import gold_tasks
+from campaigns.labelstudio.transition.config import transition_config
+from campaigns.labelstudio.transition.results import transition_annotations
+from campaigns.labelstudio.transition.tasks import transition_tasks
+from campaigns.nomenclatures import new_nomenclature, old_nomenclature
+from campaigns.state.models import CampaignKind
+
+
+@dataclass(frozen=True)
+class CampaignKit:
+    """The three kind-specific pieces; everything else in a campaign's life is shared."""
+
+    label_config: Callable[[], str]
+    tasks: Callable[[pa.Table, int], list[dict[str, Any]]]
+    annotations: Callable[[list[dict[str, Any]]], pa.Table]
+    """Parsed annotations, with at least request_id, annotator, status, code, updated_at."""
+
+
+def kit_for(kind: CampaignKind, settings: Settings) -> CampaignKit:
+    old = old_nomenclature(settings)
+    if kind == CampaignKind.GOLD:
+        return CampaignKit(
+            label_config=lambda: gold_standard_config(old),
+            tasks=lambda table, cid: gold_tasks(
+                table, cid, old.title, context_titles=context_titles(settings)
+            ),
+            annotations=lambda tasks: annotations_table(tasks, old.__contains__),
+        )
+    new = new_nomenclature(settings)
+    return CampaignKit(
+        label_config=lambda: transition_config(new),
+        tasks=lambda table, cid: transition_tasks(table, cid, old.title, new.title),
+        annotations=lambda tasks: transition_annotations(tasks, new.__contains__).rename_columns(
+            {"new_code": "code"}
+        ),
+    )

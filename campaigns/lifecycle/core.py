@@ -1,0 +1,370 @@
+"""A campaign's life: create its Label Studio project, push its tasks, export its annotations.
+
+These functions are what the CLI and the REST API both call; they hold no I/O of their own
+beyond the storage, the database session and the Label Studio gateway they are handed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlmodel import Session
+
+from campaigns.errors import EmptySelectionError, NotFoundError
+from campaigns.labelstudio.gateway import LabelStudioGateway
+from campaigns.labelstudio.kinds import CampaignKit
+from campaigns.labelstudio.routing import parse_routes, units_of_team
+from campaigns.metrics.gold_labels import GOLD_RULE, resolve_gold
+from campaigns.sampling.registry import load_sample_table
+from campaigns.state import crud
+from campaigns.state.models import Campaign, CampaignCreate, CampaignStatus
+from campaigns.storage import Storage
+
+EXPORTS_DIR = "exports"
+
+
+def _create_project(
+    gateway: LabelStudioGateway, kit: CampaignKit, campaign: Campaign, title: str
+) -> int:
+    title = title if len(title) >= 3 else f"Campaign {title}"
+    return gateway.create_project(
+        title[:50],
+        kit.label_config(),
+        description=campaign.description
+        or f"{campaign.kind} campaign on sample {campaign.sample_id}",
+        overlap=campaign.annotations_per_task,
+    )
+
+
+def create_campaign(
+    session: Session, gateway: LabelStudioGateway, kit: CampaignKit, data: CampaignCreate
+) -> Campaign:
+    """Record the campaign and create its Label Studio project(s) (undone if that fails).
+
+    With a routing rule, one team campaign (and project) per team is created under it; the
+    campaign itself then has no project and stands for the whole.
+    """
+    routes = parse_routes(data.routing.split(";")) if data.routing.strip() else []
+    campaign = crud.add_campaign(session, data)
+    created = [campaign]
+    try:
+        if not routes:
+            campaign.ls_project_id = _create_project(gateway, kit, campaign, campaign.name)
+            return crud.save(session, campaign)
+        for route in routes:
+            team = crud.add_campaign(
+                session,
+                CampaignCreate(
+                    name=f"{campaign.name}-{route.team}",
+                    kind=campaign.kind,
+                    sample_id=campaign.sample_id,
+                    description=campaign.description,
+                    annotations_per_task=campaign.annotations_per_task,
+                ),
+            )
+            created.append(team)
+            team.team, team.parent_id = route.team, campaign.id
+            team.ls_project_id = _create_project(
+                gateway, kit, team, f"{campaign.name} / {route.team}"
+            )
+            crud.save(session, team)
+        return crud.save(session, campaign)
+    except Exception:
+        for row in reversed(created):
+            session.delete(row)
+        session.commit()
+        raise
+
+
+def _team_units(
+    session: Session, campaign: Campaign, table: pa.Table, sections: pa.Table | None
+) -> pa.Table:
+    """The units of the sample that the routing rule sends to this team campaign."""
+    if campaign.team is None or campaign.parent_id is None:
+        return table
+    parent = crud.get_campaign(session, campaign.parent_id)
+    if sections is None:
+        raise NotFoundError("Routing needs the nomenclature's sections (division -> section).")
+    return units_of_team(table, campaign.team, parse_routes(parent.routing.split(";")), sections)
+
+
+@dataclass
+class PushSummary:
+    campaign_id: int
+    project_id: int
+    sample_size: int
+    imported: int
+    already_present: int
+    project_url: str
+    teams: dict[str, int] = field(default_factory=dict)
+
+
+def push_campaign(
+    session: Session,
+    storage: Storage,
+    gateway: LabelStudioGateway,
+    kit: CampaignKit,
+    campaign: Campaign,
+    *,
+    batch_size: int = 1000,
+    on_batch: Callable[[int], None] | None = None,
+    sections: pa.Table | None = None,
+) -> PushSummary:
+    """Import the sample's tasks that are not yet in the project (safe to rerun).
+
+    A routed campaign pushes each team's units into its team's project.
+    """
+    teams = crud.team_campaigns(session, campaign)
+    if teams:
+        parts = [
+            push_campaign(
+                session, storage, gateway, kit, team,
+                batch_size=batch_size, on_batch=on_batch, sections=sections,
+            )
+            for team in teams
+        ]  # fmt: skip
+        campaign.tasks_pushed = sum(team.tasks_pushed for team in teams)
+        if campaign.status == CampaignStatus.CREATED:
+            campaign.status = CampaignStatus.PUSHED
+        crud.save(session, campaign)
+        return PushSummary(
+            campaign_id=campaign.id or 0,
+            project_id=0,
+            sample_size=sum(p.sample_size for p in parts),
+            imported=sum(p.imported for p in parts),
+            already_present=sum(p.already_present for p in parts),
+            project_url=", ".join(p.project_url for p in parts),
+            teams={t.team or "": p.sample_size for t, p in zip(teams, parts, strict=True)},
+        )
+    if campaign.ls_project_id is None:
+        raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
+    sample = crud.get_sample(session, campaign.sample_id)
+    table = _team_units(session, campaign, load_sample_table(storage, sample), sections)
+    assert campaign.id is not None
+    tasks = kit.tasks(table, campaign.id)
+    imported = gateway.import_tasks(
+        campaign.ls_project_id, tasks, batch_size=batch_size, on_batch=on_batch
+    )
+    campaign.tasks_pushed = gateway.task_count(campaign.ls_project_id)
+    if campaign.status == CampaignStatus.CREATED:
+        campaign.status = CampaignStatus.PUSHED
+    crud.save(session, campaign)
+    return PushSummary(
+        campaign_id=campaign.id,
+        project_id=campaign.ls_project_id,
+        sample_size=table.num_rows,
+        imported=imported,
+        already_present=len(tasks) - imported,
+        project_url=gateway.project_url(campaign.ls_project_id),
+    )
+
+
+@dataclass
+class ExportSummary:
+    campaign_id: int
+    version: str
+    annotations: int
+    tasks_with_gold: int
+    status_counts: dict[str, int]
+    annotations_uri: str
+    gold_uri: str
+    tasks_read: int = 0
+    incremental: bool = False
+    gold_rule: str = GOLD_RULE
+    teams: dict[str, str] = field(default_factory=dict)
+
+
+def export_dir(campaign_id: int, version: str) -> str:
+    return f"{EXPORTS_DIR}/campaign={campaign_id}/version={version}"
+
+
+def export_campaign(
+    session: Session,
+    storage: Storage,
+    gateway: LabelStudioGateway,
+    kit: CampaignKit,
+    campaign: Campaign,
+    *,
+    full: bool = False,
+) -> ExportSummary:
+    """Sync the annotations into a new export version; ``LATEST`` points to it last.
+
+    Incremental: after the first export, only the tasks Label Studio changed since the sync
+    cursor are read (created, edited or deleted annotations all bump a task's ``updated_at``),
+    and they replace their rows of the previous version, so the export stays a faithful
+    snapshot. ``full=True`` rereads every annotated task. Readers follow ``LATEST``, written
+    only after both files are in place: they never see a half export, and an interrupted
+    export is simply redone. Two syncs of one campaign at once: the second is refused.
+    """
+    teams = crud.team_campaigns(session, campaign)
+    if teams:
+        return _export_teams(session, storage, gateway, kit, campaign, teams, full=full)
+    if campaign.ls_project_id is None or campaign.id is None:
+        raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
+    with crud.sync_lock(session, campaign):
+        previous = None if full else _previous_annotations(storage, campaign)
+        if previous is None:
+            tasks = gateway.annotated_tasks(campaign.ls_project_id)
+            annotations = kit.annotations(tasks)
+        else:
+            tasks = gateway.changed_tasks(campaign.ls_project_id, since=campaign.sync_cursor or "")
+            changed = pa.array([t["id"] for t in tasks], pa.int64())
+            kept = previous.filter(pc.invert(pc.is_in(previous.column("task_id"), changed)))
+            fresh = kit.annotations(tasks)
+            annotations = pa.concat_tables([kept.select(fresh.column_names), fresh])
+        cursor = max([t.get("updated_at") or "" for t in tasks] + [campaign.sync_cursor or ""])
+        sample = load_sample_table(storage, crud.get_sample(session, campaign.sample_id))
+        gold = resolve_gold(annotations, sample)
+        ids = pa.array([campaign.id] * gold.num_rows, pa.int64())
+        gold = gold.append_column("campaign_id", ids)
+        version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        folder = export_dir(campaign.id, version)
+        ann_uri = storage.write_table(
+            annotations.append_column(
+                "campaign_id", pa.array([campaign.id] * annotations.num_rows, pa.int64())
+            ),
+            f"{folder}/annotations.parquet",
+        )
+        gold_uri = storage.write_table(gold, f"{folder}/gold.parquet")
+        storage.write_bytes(version.encode(), f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST")
+        campaign.last_export_version = version
+        campaign.sync_cursor = cursor or None
+        if campaign.status != CampaignStatus.ARCHIVED:
+            campaign.status = CampaignStatus.EXPORTED
+    counts = dict(zip(*_value_counts(gold.column("status")), strict=True))
+    return ExportSummary(
+        campaign_id=campaign.id,
+        version=version,
+        annotations=annotations.num_rows,
+        tasks_with_gold=int(counts.get("coded", 0)),
+        status_counts=counts,
+        annotations_uri=ann_uri,
+        gold_uri=gold_uri,
+        tasks_read=len(tasks),
+        incremental=previous is not None,
+    )
+
+
+def _export_teams(
+    session: Session,
+    storage: Storage,
+    gateway: LabelStudioGateway,
+    kit: CampaignKit,
+    campaign: Campaign,
+    teams: list[Campaign],
+    *,
+    full: bool,
+) -> ExportSummary:
+    parts = [export_campaign(session, storage, gateway, kit, t, full=full) for t in teams]
+    counts: dict[str, int] = {}
+    for part in parts:
+        for status, n in part.status_counts.items():
+            counts[status] = counts.get(status, 0) + n
+    campaign.last_export_version = max(p.version for p in parts)
+    if campaign.status != CampaignStatus.ARCHIVED:
+        campaign.status = CampaignStatus.EXPORTED
+    crud.save(session, campaign)
+    return ExportSummary(
+        campaign_id=campaign.id or 0,
+        version=campaign.last_export_version,
+        annotations=sum(p.annotations for p in parts),
+        tasks_with_gold=sum(p.tasks_with_gold for p in parts),
+        status_counts=counts,
+        annotations_uri=" ".join(p.annotations_uri for p in parts),
+        gold_uri=" ".join(p.gold_uri for p in parts),
+        tasks_read=sum(p.tasks_read for p in parts),
+        incremental=all(p.incremental for p in parts),
+        teams={t.team or "": p.version for t, p in zip(teams, parts, strict=True)},
+    )
+
+
+def _latest_version(storage: Storage, campaign: Campaign) -> str | None:
+    pointer = f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST"
+    if not storage.exists(pointer):
+        return None
+    return storage.read_bytes(pointer).decode().strip()
+
+
+def _previous_annotations(storage: Storage, campaign: Campaign) -> pa.Table | None:
+    version = _latest_version(storage, campaign)
+    if version is None or not campaign.sync_cursor:
+        return None
+    return storage.read_table(f"{export_dir(campaign.id or 0, version)}/annotations.parquet")
+
+
+def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
+    counts = column.value_counts()
+    return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+
+
+def _latest_file(storage: Storage, campaign: Campaign, name: str) -> pa.Table:
+    version = _latest_version(storage, campaign)
+    if version is None:
+        raise EmptySelectionError(
+            f"Campaign {campaign.id} has no export yet.",
+            f"Run 'campaigns export {campaign.id}' first.",
+        )
+    return storage.read_table(f"{export_dir(campaign.id or 0, version)}/{name}")
+
+
+def _team_tables(
+    session: Session | None, storage: Storage, campaign: Campaign, name: str
+) -> pa.Table | None:
+    if session is None:
+        return None
+    teams = crud.team_campaigns(session, campaign)
+    if not teams:
+        return None
+    tables = []
+    for team in teams:
+        if _latest_version(storage, team) is None:
+            continue
+        table = _latest_file(storage, team, name)
+        tables.append(table.append_column("team", pa.array([team.team] * table.num_rows)))
+    if not tables:
+        raise EmptySelectionError(
+            f"No team of campaign {campaign.id} has an export yet.",
+            f"Run 'campaigns export {campaign.id}' first.",
+        )
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def latest_gold(storage: Storage, campaign: Campaign, session: Session | None = None) -> pa.Table:
+    """The gold table (one row per annotated unit) of the campaign's latest export.
+
+    For a routed campaign (given the session), the union of its teams', with a ``team`` column.
+    """
+    teams = _team_tables(session, storage, campaign, "gold.parquet")
+    return teams if teams is not None else _latest_file(storage, campaign, "gold.parquet")
+
+
+def latest_annotations(
+    storage: Storage, campaign: Campaign, session: Session | None = None
+) -> pa.Table:
+    """Every annotation (one row per expert and task) of the campaign's latest export."""
+    teams = _team_tables(session, storage, campaign, "annotations.parquet")
+    return teams if teams is not None else _latest_file(storage, campaign, "annotations.parquet")
+
+
+def campaign_progress(
+    session: Session, gateway: LabelStudioGateway, campaign: Campaign
+) -> dict[str, object]:
+    """Label Studio's counters for the campaign, summed over its teams (and per team)."""
+    zero = {"tasks": 0, "tasks_annotated": 0, "annotations": 0, "skipped": 0}
+    teams = crud.team_campaigns(session, campaign)
+    per_team = {
+        t.team or "": gateway.project_progress(t.ls_project_id) if t.ls_project_id else zero
+        for t in teams
+    }
+    if teams:
+        counts = {k: sum(c[k] for c in per_team.values()) for k in zero}
+    elif campaign.ls_project_id:
+        counts = gateway.project_progress(campaign.ls_project_id)
+    else:
+        counts = dict(zero)
+    done = counts["tasks_annotated"] / counts["tasks"] if counts["tasks"] else 0.0
+    return {**counts, "progress": done, "teams": per_team}

@@ -1,0 +1,74 @@
+"""From a campaign's latest export to the figures the dashboard reads (compute, then write)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from campaigns.config import Settings
+from campaigns.errors import ConfigurationError
+from campaigns.lifecycle import core as lifecycle
+from campaigns.metrics.dashboard import write_metrics
+from campaigns.metrics.gold_metrics import GoldMetrics, compute_gold_metrics
+from campaigns.nomenclatures import old_nomenclature
+from campaigns.sampling.registry import load_strata
+from campaigns.state import crud
+from campaigns.state.models import Campaign, CampaignKind
+from campaigns.storage import Storage
+
+
+@dataclass
+class CampaignMetrics:
+    campaign_id: int
+    export_version: str
+    metrics: GoldMetrics
+    written: dict[str, str]
+
+
+def campaign_metrics(
+    session: Session,
+    storage: Storage,
+    settings: Settings,
+    campaign: Campaign,
+    *,
+    threshold: float | None = None,
+    replicates: int = 1000,
+    write: bool = True,
+) -> CampaignMetrics:
+    """Compute every figure of the latest export; write them as Parquet unless ``write=False``."""
+    if campaign.kind != CampaignKind.GOLD:
+        raise ConfigurationError(
+            f"Campaign {campaign.id} is a {campaign.kind} campaign: it has no gold metrics.",
+            "Use 'campaigns transition split' for a transition campaign.",
+        )
+    gold = lifecycle.latest_gold(storage, campaign, session)
+    annotations = lifecycle.latest_annotations(storage, campaign, session)
+    sample = crud.get_sample(session, campaign.sample_id)
+    design = sample.design
+    strata = (
+        load_strata(storage, sample)
+        if storage.exists(f"samples/{sample.id}.strata.parquet")
+        else None
+    )
+    metrics = compute_gold_metrics(
+        gold,
+        annotations,
+        threshold=settings.auto_coding_threshold if threshold is None else threshold,
+        design=design,
+        levels=old_nomenclature(settings).levels_table(),
+        replicates=replicates,
+        strata=strata,
+    )
+    version = campaign.last_export_version or "unknown"
+    written: dict[str, str] = {}
+    if write:
+        written = write_metrics(
+            storage,
+            campaign.id or 0,
+            metrics,
+            export_version=version,
+            computed_on=datetime.now(UTC).date(),
+        )
+    return CampaignMetrics(campaign.id or 0, version, metrics, written)

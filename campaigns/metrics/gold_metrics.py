@@ -1,0 +1,312 @@
+"""Every figure of a gold-standard campaign, computed once from its export.
+
+The headline proportions (accuracy, automatic-coding rate and the accuracy of each part,
+system accuracy, accuracy at every nomenclature level, top-k) are design-weighted ratio
+estimates, all from one call of :func:`campaigns.metrics.bootstrap.proportion_intervals`: Wilson
+intervals where the design is a simple random sample, one stratified bootstrap otherwise.
+The rest (threshold curve, per-class scores, calibration, agreement, per-expert figures,
+adjudication list) comes from the modules named for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from campaigns.duck import connect, fetch_arrow
+from campaigns.metrics.agreement import (
+    agreement_summary,
+    annotator_vs_majority,
+    ratings_from_annotations,
+)
+from campaigns.metrics.bootstrap import proportion_intervals
+from campaigns.metrics.calibration import expected_calibration_error, reliability_table
+from campaigns.metrics.class_scores import (
+    hardest_classes,
+    macro_f1,
+    per_class_scores,
+    section_confusion,
+)
+from campaigns.metrics.threshold_curve import auto_coding_curve
+
+LEVELS = ("section", "division", "group", "class", "subclass")
+_LEVEL_TESTS = {
+    "section": "coalesce(p.section = t.section, false)",
+    "division": "left(g.predicted_code, 2) = left(g.gold_code, 2)",
+    "group": "left(g.predicted_code, 4) = left(g.gold_code, 4)",
+    "class": "left(g.predicted_code, 5) = left(g.gold_code, 5)",
+    "subclass": "g.predicted_code = g.gold_code",
+}
+
+
+@dataclass
+class GoldMetrics:
+    """The figures of one campaign export; tables are Arrow, ready for Parquet."""
+
+    summary: dict[str, Any]
+    proportions: pa.Table
+    threshold_curve: pa.Table
+    per_class: pa.Table
+    per_section: pa.Table
+    hardest: pa.Table
+    section_confusion: pa.Table
+    reliability: pa.Table
+    experts: pa.Table
+    adjudication: pa.Table
+    by_team: pa.Table = field(default_factory=lambda: pa.table({}))
+
+
+def _indicators(gold: pa.Table, threshold: float, levels: pa.Table | None) -> dict[str, Any]:
+    con = connect()
+    con.register("gold", gold)
+    level_cols = ""
+    joins = ""
+    if levels is not None:
+        con.register("levels", levels)
+        joins = (
+            " LEFT JOIN levels p ON p.subclass = g.predicted_code"
+            " LEFT JOIN levels t ON t.subclass = g.gold_code"
+        )
+        level_cols = ", ".join(
+            f"(coded AND {test})::INT AS level_{name}" for name, test in _LEVEL_TESTS.items()
+        )
+    else:
+        level_cols = "(coded AND g.predicted_code = g.gold_code)::INT AS level_subclass"
+    top_k = ", ".join(
+        f"(coded AND coalesce(list_position(g.predicted_codes[1:{k}], g.gold_code) > 0, false))"
+        f"::INT AS top_{k}"
+        for k in range(1, 6)
+    )
+    stratum = "stratum" if "stratum" in gold.column_names else "'all'"
+    fraction = (
+        "stratum_sample_size::DOUBLE / stratum_population"
+        if {"stratum_sample_size", "stratum_population"} <= set(gold.column_names)
+        else "0.0"
+    )
+    table = fetch_arrow(
+        con,
+        f"""WITH g AS (SELECT *, status = 'coded' AS coded, status <> 'skipped' AS usable,
+                              coalesce(confidence >= {float(threshold)!r}, false) AS auto
+                       FROM gold)
+            SELECT coded::INT AS coded, usable::INT AS usable,
+                   (coded AND auto)::INT AS coded_auto, (coded AND NOT auto)::INT AS coded_manual,
+                   (usable AND auto)::INT AS usable_auto,
+                   (coded AND g.predicted_code = g.gold_code)::INT AS correct,
+                   (coded AND (NOT auto OR g.predicted_code = g.gold_code))::INT AS system_ok,
+                   {level_cols}, {top_k},
+                   weight, {stratum} AS stratum, {fraction} AS fraction
+            FROM g{joins}""",
+    )
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+
+
+def headline_proportions(
+    gold: pa.Table,
+    *,
+    threshold: float,
+    levels: pa.Table | None = None,
+    replicates: int = 1000,
+    seed: int = 0,
+) -> pa.Table:
+    """One row per figure: name, estimate, ci_low, ci_high, n (sample units), method."""
+    x = _indicators(gold, threshold, levels)
+    correct_auto = x["correct"] * x["coded_auto"]
+    wanted: dict[str, tuple[np.ndarray, np.ndarray]] = {
+        "accuracy": (x["correct"], x["coded"]),
+        "auto_coding_rate": (x["usable_auto"], x["usable"]),
+        "accuracy_auto_coded": (correct_auto, x["coded_auto"]),
+        "accuracy_manual": (x["correct"] * x["coded_manual"], x["coded_manual"]),
+        "system_accuracy": (x["system_ok"], x["coded"]),
+    }
+    for name in LEVELS:
+        if f"level_{name}" in x:
+            wanted[f"accuracy_{name}"] = (x[f"level_{name}"], x["coded"])
+    for k in range(1, 6):
+        wanted[f"top_{k}_accuracy"] = (x[f"top_{k}"], x["coded"])
+    fractions = np.nan_to_num(np.asarray(x["fraction"], dtype=np.float64), nan=0.0)
+    figures = proportion_intervals(
+        wanted,
+        np.asarray(x["weight"], dtype=np.float64),
+        np.asarray(x["stratum"]).astype(str),
+        replicates=replicates,
+        seed=seed,
+        sampling_fractions=np.clip(fractions, 0.0, 1.0),
+    )
+    names = list(figures)
+    return pa.table(
+        {
+            "figure": names,
+            "estimate": [float(figures[n]["estimate"]) for n in names],
+            "ci_low": [float(figures[n]["ci_low"]) for n in names],
+            "ci_high": [float(figures[n]["ci_high"]) for n in names],
+            "n": [int(figures[n]["n"]) for n in names],
+            "method": [str(figures[n]["method"]) for n in names],
+        }
+    )
+
+
+def reweight_to_annotated(gold: pa.Table) -> pa.Table:
+    """Weights for the units annotated so far: ``N_h / n'_h`` with ``n'_h`` annotated units.
+
+    A campaign is read while experts are still at work. Within a stratum, tasks are served in
+    the sample's random order, so the annotated units are a random subsample of it and
+    ``N_h / n'_h`` (times the unit's occurrences) keeps every figure unbiased for the
+    strata that have annotations. Strata with none are reported by :func:`coverage`.
+    """
+    needed = {"stratum", "stratum_sample_size", "weight"}
+    if not needed <= set(gold.column_names) or gold.num_rows == 0:
+        return gold
+    con = connect()
+    con.register("gold", gold)
+    return fetch_arrow(
+        con,
+        """WITH g AS (SELECT *, row_number() OVER () AS _rn,
+                             count(*) OVER (PARTITION BY stratum) AS _annotated FROM gold)
+           SELECT * EXCLUDE (_rn, _annotated) REPLACE (
+                      weight * stratum_sample_size / _annotated AS weight,
+                      _annotated::BIGINT AS stratum_sample_size)
+           FROM g ORDER BY _rn""",
+    )
+
+
+def coverage(gold: pa.Table, strata: pa.Table | None) -> dict[str, Any]:
+    """Which strata of the sample have annotations, and their share of the population."""
+    if strata is None or strata.num_rows == 0 or "stratum" not in gold.column_names:
+        return {}
+    annotated = set(gold.column("stratum").to_pylist())
+    rows = [r for r in strata.to_pylist() if r["sample_size"]]
+    total = sum(r["population"] for r in rows) or 1
+    missing = [r["stratum"] for r in rows if r["stratum"] not in annotated]
+    covered = sum(r["population"] for r in rows if r["stratum"] in annotated)
+    return {
+        "strata": len(rows),
+        "strata_annotated": len(rows) - len(missing),
+        "population_share_covered": covered / total,
+        "strata_without_annotations": missing,
+    }
+
+
+def adjudication_list(gold: pa.Table) -> pa.Table:
+    """Tasks whose experts disagree (no strict majority): to be settled by an adjudicator."""
+    con = connect()
+    con.register("gold", gold)
+    return fetch_arrow(
+        con,
+        """SELECT request_id, text, predicted_code, n_annotations
+           FROM gold WHERE status = 'disagreement' ORDER BY request_id""",
+    )
+
+
+def expert_figures(annotations: pa.Table) -> pa.Table:
+    """Per expert: annotations, active days, per day, median lead time, agreement w/ majority."""
+    con = connect()
+    con.register("ann", annotations)
+    activity = fetch_arrow(
+        con,
+        """SELECT annotator, count(*) AS annotations,
+                  count(*) FILTER (WHERE status = 'skipped') AS skipped,
+                  count(*) FILTER (WHERE status = 'cannot_code') AS cannot_code,
+                  count(DISTINCT left(created_at, 10)) AS active_days,
+                  count(*) / greatest(count(DISTINCT left(created_at, 10)), 1)
+                      AS annotations_per_day,
+                  median(lead_time) AS median_lead_time_s
+           FROM ann GROUP BY annotator ORDER BY annotator""",
+    )
+    ratings = ratings_from_annotations(annotations)
+    if ratings.empty:
+        return activity
+    majority = pa.Table.from_pandas(annotator_vs_majority(ratings), preserve_index=False)
+    con.register("activity", activity)
+    con.register("majority", majority)
+    return fetch_arrow(
+        con,
+        """SELECT a.*, m.tasks AS tasks_with_majority, m.agreement_with_majority
+           FROM activity a LEFT JOIN majority m ON m.annotator = a.annotator
+           ORDER BY a.annotator""",
+    )
+
+
+def _safe_agreement(annotations: pa.Table) -> dict[str, Any]:
+    ratings = ratings_from_annotations(annotations)
+    if ratings.empty:
+        return {"tasks_with_overlap": 0, "annotators": 0}
+    return agreement_summary(ratings)
+
+
+def compute_gold_metrics(
+    gold: pa.Table,
+    annotations: pa.Table,
+    *,
+    threshold: float,
+    design: str,
+    levels: pa.Table | None = None,
+    replicates: int = 1000,
+    seed: int = 0,
+    strata: pa.Table | None = None,
+) -> GoldMetrics:
+    """All figures of a campaign export (gold table + annotations table).
+
+    Weights are those of the units annotated so far (:func:`reweight_to_annotated`); with the
+    sample's ``strata`` table, the summary says which strata are covered.
+    """
+    covered = coverage(gold, strata)
+    gold = reweight_to_annotated(gold)
+    proportions = headline_proportions(
+        gold, threshold=threshold, levels=levels, replicates=replicates, seed=seed
+    )
+    curve = auto_coding_curve(gold, replicates=replicates, seed=seed)
+    per_class = per_class_scores(gold, level="subclass", levels=levels)
+    per_section = (
+        per_class_scores(gold, level="section", levels=levels)
+        if levels is not None
+        else per_class_scores(gold, level="division")
+    )
+    statuses = gold.column("status").value_counts().to_pylist()
+    has_score = "score" in gold.column_names
+    summary: dict[str, Any] = {
+        "design": design,
+        "threshold": threshold,
+        "units_annotated": gold.num_rows,
+        "status_counts": {s["values"]: int(s["counts"]) for s in statuses},
+        "figures": {
+            row["figure"]: {k: v for k, v in row.items() if k != "figure"}
+            for row in proportions.to_pylist()
+        },
+        "macro_f1": macro_f1(per_class),
+        "expected_calibration_error": expected_calibration_error(gold) if has_score else None,
+        "agreement": _safe_agreement(annotations),
+        "coverage": covered,
+        # Experts' "unsure" flag: reported, the annotation still counts (an expert's code).
+        "unsure_annotations": (
+            int(pc.sum(annotations.column("unsure")).as_py() or 0)
+            if "unsure" in annotations.column_names
+            else 0
+        ),
+    }
+    by_team = pa.table({})
+    if "team" in gold.column_names:
+        parts = []
+        for team in sorted(set(gold.column("team").to_pylist())):
+            rows = gold.filter(pc.equal(gold.column("team"), team))
+            part = headline_proportions(
+                rows, threshold=threshold, levels=levels, replicates=replicates, seed=seed
+            )
+            parts.append(part.append_column("team", pa.array([team] * part.num_rows)))
+        by_team = pa.concat_tables(parts)
+    return GoldMetrics(
+        by_team=by_team,
+        summary=summary,
+        proportions=proportions,
+        threshold_curve=curve,
+        per_class=per_class,
+        per_section=per_section,
+        hardest=hardest_classes(gold, levels=levels) if levels is not None else pa.table({}),
+        section_confusion=(section_confusion(gold, levels) if levels is not None else pa.table({})),
+        reliability=reliability_table(gold) if has_score else pa.table({}),
+        experts=expert_figures(annotations),
+        adjudication=adjudication_list(gold),
+    )

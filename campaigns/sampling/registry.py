@@ -1,0 +1,147 @@
+"""Drawing a sample of a traffic window and recording it (Parquet + database row)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pyarrow as pa
+from sqlmodel import Session, select
+
+from campaigns.duck import connect
+from campaigns.sampling.designs import Design, draw_sample_from, prepare_units, stratum_counts
+from campaigns.sampling.planning import Plan, plan_sample_size
+from campaigns.state.models import Campaign, Sample
+from campaigns.storage import Storage
+from campaigns.traffic.window import Window, window_relation, window_rows_fetcher
+
+SAMPLES_DIR = "samples"
+
+
+def sample_id_for(window: Window, design: str, params: dict[str, object], seed: int) -> str:
+    """Same window, design and seed -> same id (drawing again is a no-op)."""
+    key = json.dumps(
+        {
+            "start": str(window.start),
+            "end": str(window.end),
+            "design": design,
+            "params": params,
+            "seed": seed,
+        },
+        sort_keys=True,
+    )
+    return (
+        f"{design}-{window.start:%Y%m%d}-{window.end:%Y%m%d}-"
+        + hashlib.sha1(key.encode()).hexdigest()[:8]
+    )
+
+
+def previous_units(session: Session, storage: Storage) -> pa.Table:
+    """``request_id`` and ``text_norm`` of every unit of every campaign so far."""
+    parts = []
+    # Team campaigns share their campaign's sample: read each sample once, two columns only.
+    for sample_id in sorted({c.sample_id for c in session.exec(select(Campaign)).all()}):
+        path = f"{SAMPLES_DIR}/{sample_id}.parquet"
+        if storage.exists(path):
+            names = storage.read_schema(path).names
+            columns = [c for c in ("request_id", "text_norm") if c in names]
+            parts.append(storage.read_table(path, columns=columns))
+    if not parts:
+        return pa.table({"request_id": pa.array([], pa.string())})
+    return pa.concat_tables(parts, promote_options="default")
+
+
+def draw_sample(
+    session: Session,
+    storage: Storage,
+    window: Window,
+    *,
+    size: int,
+    seed: int,
+    design: Design | None = None,
+    sections: pa.Table | None = None,
+) -> Sample:
+    """Draw ``design`` (default: simple random) from the window; store and record it.
+
+    Units of earlier campaigns (same request id or same normalised text) are left out unless
+    the design says otherwise. Drawing the same window, design and seed again is a no-op.
+    """
+    design = design or Design()
+    params: dict[str, object] = {"size": size, **design.params()}
+    sample_id = sample_id_for(window, design.name, params, seed)
+    existing = session.get(Sample, sample_id)
+    if existing is not None and storage.exists(f"{SAMPLES_DIR}/{sample_id}.parquet"):
+        return existing
+    con = connect()
+    window_relation(con, storage, window)
+    excluded = previous_units(session, storage) if design.exclude_previous else None
+    result = draw_sample_from(
+        con,
+        "window_traffic",
+        design,
+        n=size,
+        seed=seed,
+        sections=sections,
+        excluded=excluded,
+        fetch_rows=window_rows_fetcher(storage, window),
+    )
+    table = result.table.append_column("sample_id", [[sample_id] * result.table.num_rows])
+    uri = storage.write_table(table, f"{SAMPLES_DIR}/{sample_id}.parquet")
+    storage.write_table(result.strata, f"{SAMPLES_DIR}/{sample_id}.strata.parquet")
+    sample = existing or Sample(
+        id=sample_id,
+        window_start=window.start,
+        window_end=window.end,
+        design=design.name,
+        design_params=json.dumps(params),
+        seed=seed,
+        population_size=result.population_size,
+        sample_size=result.sample_size,
+        uri=uri,
+    )
+    session.add(sample)
+    session.commit()
+    session.refresh(sample)
+    return sample
+
+
+def load_strata(storage: Storage, sample: Sample) -> pa.Table:
+    """Per stratum: population, requests, sample size and inclusion probability."""
+    return storage.read_table(f"{SAMPLES_DIR}/{sample.id}.strata.parquet")
+
+
+def load_sample_table(storage: Storage, sample: Sample) -> pa.Table:
+    return storage.read_table(f"{SAMPLES_DIR}/{sample.id}.parquet")
+
+
+def plan_for_window(
+    session: Session,
+    storage: Storage,
+    window: Window,
+    design: Design,
+    *,
+    margin: float,
+    auto_coded_above: float | None = None,
+    sections: pa.Table | None = None,
+) -> Plan:
+    """Sample size per stratum for ``design`` on this window's traffic (see ``planning``).
+
+    With ``auto_coded_above``, the margin applies to the error rate of the automatically coded
+    part (strata whose confidence bin starts at or above that threshold).
+    """
+    con = connect()
+    window_relation(con, storage, window)
+    excluded = previous_units(session, storage) if design.exclude_previous else None
+    prepare_units(con, "window_traffic", design, sections=sections, excluded=excluded)
+    populations = stratum_counts(con)
+    domain = None
+    if auto_coded_above is not None:
+        domain = design.strata_above(list(populations), auto_coded_above)
+    return plan_sample_size(
+        populations,
+        design.prior_for(list(populations)),
+        margin,
+        allocation=design.allocation if design.stratified else "proportional",
+        minimum=design.minimum if design.stratified else 0,
+        domain=domain,
+    )

@@ -1,0 +1,134 @@
+"""Reading the traffic table: the window a user samples from, and its descriptive statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from campaigns.duck import connect, fetch_arrow
+from campaigns.errors import EmptySelectionError
+from campaigns.storage import Storage
+from campaigns.traffic.ingest import TRAFFIC_DIR
+from campaigns.traffic.schema import PARTITION_SCHEMA
+
+
+@dataclass(frozen=True)
+class Window:
+    """Days ``[start, end)`` in UTC: ``end`` is excluded."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def last_days(cls, days: int, end: date | None = None) -> Window:
+        """The ``days`` days up to and including ``end`` (default: today, UTC)."""
+        if days <= 0:
+            raise ValueError("a window needs at least one day")
+        last = end or datetime.now(UTC).date()
+        return cls(last - timedelta(days=days - 1), last + timedelta(days=1))
+
+    def describe(self) -> str:
+        return f"{self.start.isoformat()} to {(self.end - timedelta(days=1)).isoformat()}"
+
+
+def traffic_dataset(storage: Storage) -> ds.Dataset:
+    """The whole traffic as an Arrow dataset partitioned by ``day`` (raises if empty)."""
+    files = storage.list_files(TRAFFIC_DIR, suffix=".parquet")
+    if not files:
+        raise EmptySelectionError(
+            f"No traffic under {storage.uri(TRAFFIC_DIR)}.",
+            "Run 'campaigns traffic ingest LOGS...' first.",
+        )
+    return ds.dataset(
+        [storage.path(f) for f in files],
+        filesystem=storage.fs,
+        format="parquet",
+        partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+        partition_base_dir=storage.path(TRAFFIC_DIR),
+    )
+
+
+def window_relation(
+    con: duckdb.DuckDBPyConnection, storage: Storage, window: Window, name: str = "window_traffic"
+) -> int:
+    """Register the window's traffic as view ``name``; return its row count (raises if 0).
+
+    On a local disk DuckDB reads the Parquet files itself (it then fetches the other columns of
+    only the rows a query keeps, which makes top-n sampling 2-3x faster); on S3 it scans the
+    Arrow dataset, since DuckDB's httpfs extension may not be installable.
+    """
+    dataset = traffic_dataset(storage)  # raises the helpful error when there is no traffic
+    if isinstance(storage.fs, pafs.LocalFileSystem):
+        glob = storage.path(TRAFFIC_DIR, "*", "*.parquet").replace("'", "''")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW traffic_all AS SELECT * FROM read_parquet("
+            f"'{glob}', hive_partitioning = true, hive_types = {{'day': DATE}})"
+        )
+    else:
+        con.register("traffic_all", dataset)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM traffic_all "
+        f"WHERE day >= DATE '{window.start.isoformat()}' AND day < DATE '{window.end.isoformat()}'"
+    )
+    # Row counts from the Parquet footers of the window's partitions: no data read (DuckDB
+    # counting over an Arrow dataset on S3 would scan a column of every file).
+    count = dataset.count_rows(
+        filter=(pc.field("day") >= pa.scalar(window.start))
+        & (pc.field("day") < pa.scalar(window.end))
+    )
+    if count == 0:
+        raise EmptySelectionError(
+            f"No traffic between {window.describe()}.",
+            "Widen the window (--days, --end) or ingest more logs; "
+            "'campaigns traffic stats' shows which days exist.",
+        )
+    return int(count)
+
+
+def window_rows_fetcher(storage: Storage, window: Window):  # -> RowFetcher | None
+    """For S3: fetch the window's rows whose ``column`` is in ``values`` with a filtered Arrow
+    scan (bounded memory; 2x faster than DuckDB joining the Arrow dataset). None on a local
+    disk, where DuckDB's own Parquet reader is faster still."""
+    if isinstance(storage.fs, pafs.LocalFileSystem):
+        return None
+
+    def fetch(column: str, values: pa.Array) -> pa.Table:
+        wanted = (
+            pc.field(column).isin(values)
+            & (pc.field("day") >= pa.scalar(window.start))
+            & (pc.field("day") < pa.scalar(window.end))
+        )
+        return traffic_dataset(storage).to_table(filter=wanted)
+
+    return fetch
+
+
+def daily_stats(storage: Storage, window: Window, threshold: float):  # -> pa.Table
+    """Requests, mean confidence and automatic-coding rate per day of the window."""
+    con = connect()
+    window_relation(con, storage, window)
+    return fetch_arrow(
+        con,
+        """SELECT day, count(*) AS requests,
+                  avg(confidence) AS mean_confidence,
+                  avg((confidence >= $t)::INT) AS auto_coding_rate
+           FROM window_traffic GROUP BY day ORDER BY day""",
+        {"t": threshold},
+    )
+
+
+def confidence_histogram(storage: Storage, window: Window, bins: int = 10):  # -> pa.Table
+    con = connect()
+    window_relation(con, storage, window)
+    return fetch_arrow(
+        con,
+        f"""SELECT least(floor(confidence * {bins}), {bins - 1}) / {bins} AS bin_start,
+                   count(*) AS requests
+            FROM window_traffic GROUP BY 1 ORDER BY 1""",
+    )

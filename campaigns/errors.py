@@ -40,7 +40,7 @@ class ServiceUnavailableError(CampaignError):
 
 
 class ConflictError(CampaignError):
-    """The request contradicts the campaign's state (e.g. a sync already running)."""
+    """The request contradicts the campaign's state (e.g. an export already running)."""
 
     status_code = 409
 

@@ -176,7 +176,7 @@ class LabelStudioGateway:
         """Tasks (with their annotations) updated after ``since``, an ISO time ending in Z.
 
         Label Studio bumps a task's ``updated_at`` whenever one of its annotations is created,
-        updated or deleted, so this is exactly what changed since the previous sync.
+        updated or deleted, so this is exactly what changed since the previous export.
         """
         return self._filtered_tasks(
             project_id,
@@ -221,7 +221,7 @@ class LabelStudioGateway:
         each task (2x slower than the rest together). So: list only the matching ids, then
         fetch those tasks through the export endpoint (``ids[]``), which serialises tasks with
         their annotations and nothing else. ``download_all_tasks`` keeps tasks whose
-        annotations were all deleted, so a deletion reaches the next sync.
+        annotations were all deleted, so a deletion reaches the next export.
         """
         query = json.dumps({"filters": {"conjunction": conjunction, "items": items}})
         listed = self._task_pages(

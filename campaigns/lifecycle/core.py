@@ -191,32 +191,34 @@ def export_campaign(
     *,
     full: bool = False,
 ) -> ExportSummary:
-    """Sync the annotations into a new export version; ``LATEST`` points to it last.
+    """Read the annotations into a new export version; ``LATEST`` points to it last.
 
-    Incremental: after the first export, only the tasks Label Studio changed since the sync
+    Incremental: after the first export, only the tasks Label Studio changed since the export
     cursor are read (created, edited or deleted annotations all bump a task's ``updated_at``),
     and they replace their rows of the previous version, so the export stays a faithful
     snapshot. ``full=True`` rereads every annotated task. Readers follow ``LATEST``, written
     only after both files are in place: they never see a half export, and an interrupted
-    export is simply redone. Two syncs of one campaign at once: the second is refused.
+    export is simply redone. Two exports of one campaign at once: the second is refused.
     """
     teams = crud.team_campaigns(session, campaign)
     if teams:
         return _export_teams(session, storage, gateway, kit, campaign, teams, full=full)
     if campaign.ls_project_id is None or campaign.id is None:
         raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
-    with crud.sync_lock(session, campaign):
+    with crud.export_lock(session, campaign):
         previous = None if full else _previous_annotations(storage, campaign)
         if previous is None:
             tasks = gateway.annotated_tasks(campaign.ls_project_id)
             annotations = kit.annotations(tasks)
         else:
-            tasks = gateway.changed_tasks(campaign.ls_project_id, since=campaign.sync_cursor or "")
+            tasks = gateway.changed_tasks(
+                campaign.ls_project_id, since=campaign.export_cursor or ""
+            )
             changed = pa.array([t["id"] for t in tasks], pa.int64())
             kept = previous.filter(pc.invert(pc.is_in(previous.column("task_id"), changed)))
             fresh = kit.annotations(tasks)
             annotations = pa.concat_tables([kept.select(fresh.column_names), fresh])
-        cursor = max([t.get("updated_at") or "" for t in tasks] + [campaign.sync_cursor or ""])
+        cursor = max([t.get("updated_at") or "" for t in tasks] + [campaign.export_cursor or ""])
         sample = load_sample_table(storage, crud.get_sample(session, campaign.sample_id))
         gold = resolve_gold(annotations, sample)
         ids = pa.array([campaign.id] * gold.num_rows, pa.int64())
@@ -232,7 +234,7 @@ def export_campaign(
         gold_uri = storage.write_table(gold, f"{folder}/gold.parquet")
         storage.write_bytes(version.encode(), f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST")
         campaign.last_export_version = version
-        campaign.sync_cursor = cursor or None
+        campaign.export_cursor = cursor or None
         if campaign.status != CampaignStatus.ARCHIVED:
             campaign.status = CampaignStatus.EXPORTED
     counts = dict(zip(*_value_counts(gold.column("status")), strict=True))
@@ -291,7 +293,7 @@ def _latest_version(storage: Storage, campaign: Campaign) -> str | None:
 
 def _previous_annotations(storage: Storage, campaign: Campaign) -> pa.Table | None:
     version = _latest_version(storage, campaign)
-    if version is None or not campaign.sync_cursor:
+    if version is None or not campaign.export_cursor:
         return None
     return storage.read_table(f"{export_dir(campaign.id or 0, version)}/annotations.parquet")
 

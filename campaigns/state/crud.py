@@ -86,8 +86,8 @@ STALE_LOCK = timedelta(minutes=30)
 
 
 @contextmanager
-def sync_lock(session: Session, campaign: Campaign) -> Iterator[Campaign]:
-    """Hold the campaign's sync lock (an atomic conditional UPDATE: works across processes).
+def export_lock(session: Session, campaign: Campaign) -> Iterator[Campaign]:
+    """Hold the campaign's export lock (an atomic conditional UPDATE: works across processes).
 
     A lock older than 30 minutes is considered left by a crashed process and taken over.
     The campaign's changes are saved when the block ends, and the lock released even on error.
@@ -98,22 +98,23 @@ def sync_lock(session: Session, campaign: Campaign) -> Iterator[Campaign]:
         .where(col(Campaign.id) == campaign.id)
         .where(
             or_(
-                col(Campaign.sync_started_at).is_(None),
-                col(Campaign.sync_started_at) < now - STALE_LOCK,
+                col(Campaign.export_started_at).is_(None),
+                col(Campaign.export_started_at) < now - STALE_LOCK,
             )
         )
-        .values(sync_started_at=now)
+        .values(export_started_at=now)
     )
     session.commit()
     if taken.rowcount == 0:  # type: ignore[attr-defined]
         session.refresh(campaign)
         raise ConflictError(
-            f"Campaign {campaign.id} is already being synced (since {campaign.sync_started_at}).",
-            "Wait for that sync to finish, then retry.",
+            f"Campaign {campaign.id} is already being exported "
+            f"(since {campaign.export_started_at}).",
+            "Wait for that export to finish, then retry.",
         )
     session.refresh(campaign)
     try:
         yield campaign
     finally:
-        campaign.sync_started_at = None
+        campaign.export_started_at = None
         save(session, campaign)

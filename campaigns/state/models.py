@@ -67,8 +67,8 @@ class Campaign(CampaignBase, table=True):
     ls_project_id: int | None = None
     tasks_pushed: int = 0
     last_export_version: str | None = None
-    sync_cursor: str | None = None
-    sync_started_at: datetime | None = None
+    export_cursor: str | None = None
+    export_started_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -23,7 +23,7 @@ Action = Any  # Callable[[Session, Progress], Any]
 
 
 def export_action(settings: Settings, campaign_id: int, *, full: bool = False) -> Action:
-    """Incremental sync of a campaign's annotations into a new export version."""
+    """Incremental export of a campaign's annotations into a new export version."""
 
     def action(session: Session, progress: Progress) -> Any:
         target = crud.get_campaign(session, campaign_id)

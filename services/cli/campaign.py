@@ -269,7 +269,7 @@ def nightly(
             c
             for c in crud.list_campaigns(session, limit=10_000)
             if c.status in (CampaignStatus.PUSHED, CampaignStatus.EXPORTED)
-            and c.parent_id is None  # team campaigns are synced through their campaign
+            and c.parent_id is None  # team campaigns are exported through their campaign
         ]
         for campaign in open_campaigns:
             try:

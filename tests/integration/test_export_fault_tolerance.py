@@ -262,7 +262,7 @@ def test_s3_stopped_mid_export_then_restarted_gives_a_complete_export(
     assert latest_gold_rows(NAME) == len(first_rows)
     state = campaign_state(NAME)
     assert state.last_export_version == first_version
-    assert state.sync_started_at is None  # the sync lock was released despite the failure
+    assert state.export_started_at is None  # the export lock was released despite the failure
 
     # The rerun is not refused and publishes a complete new version with every annotation.
     out = cli("export", NAME).output

@@ -1,4 +1,4 @@
-"""Label Studio's own webhook calls start the syncs: the real API served by uvicorn, for real."""
+"""Label Studio's own webhook calls start the exports: the real API served by uvicorn, for real."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlmodel import col
 from campaigns.config import get_settings
 from campaigns.labelstudio.gateway import LabelStudioGateway
 from campaigns.lifecycle import core as lifecycle
-from campaigns.lifecycle.webhook_export import SYNC_ACTIONS, register_webhook
+from campaigns.lifecycle.webhook_export import EXPORT_ACTIONS, register_webhook
 from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.state.models import Campaign, utcnow
@@ -107,18 +107,18 @@ def gold_codes(campaign_id: int) -> dict[str, str | None]:
     return {r["request_id"]: r["gold_code"] for r in gold.to_pylist()}
 
 
-def set_sync_lock(campaign_id: int, held: bool) -> None:
-    """Hold or release the campaign's sync lock, as a long CLI export would."""
+def set_export_lock(campaign_id: int, held: bool) -> None:
+    """Hold or release the campaign's export lock, as a long CLI export would."""
     with session_scope(get_settings()) as session:
         session.execute(
             update(Campaign)
             .where(col(Campaign.id) == campaign_id)
-            .values(sync_started_at=utcnow() if held else None)
+            .values(export_started_at=utcnow() if held else None)
         )
         session.commit()
 
 
-def test_label_studio_webhooks_trigger_debounced_syncs(
+def test_label_studio_webhooks_trigger_debounced_exports(
     api: httpx.Client, api_url: str, cli, tmp_path: Path, label_studio
 ):
     logs = tmp_path / "logs.jsonl"
@@ -140,11 +140,11 @@ def test_label_studio_webhooks_trigger_debounced_syncs(
     assert register_webhook(gateway, project_id, receiver, TOKEN) == hook_id  # idempotent
     hooks = gateway.http.get("/api/webhooks/", params={"project": project_id}).json()
     assert [h["id"] for h in hooks] == [hook_id]
-    assert sorted(hooks[0]["actions"]) == sorted(SYNC_ACTIONS)
+    assert sorted(hooks[0]["actions"]) == sorted(EXPORT_ACTIONS)
     assert hooks[0]["headers"] == {"Authorization": f"Bearer {TOKEN}"}
-    assert export_jobs(api, campaign_id) == []  # no sync before any annotation
+    assert export_jobs(api, campaign_id) == []  # no export before any annotation
 
-    # One annotation: Label Studio calls the API, which syncs it into a new export.
+    # One annotation: Label Studio calls the API, which exports it into a new export.
     expert = LabelStudioExpert(label_studio.url, label_studio.token)
     tasks = expert.tasks(project_id)
     first = tasks[0]
@@ -155,8 +155,8 @@ def test_label_studio_webhooks_trigger_debounced_syncs(
     assert job["result"]["annotations"] == 1
     assert gold_codes(campaign_id) == {first["data"]["request_id"]: code}
 
-    # A burst while another sync holds the lock: every webhook joins one queued job.
-    set_sync_lock(campaign_id, held=True)
+    # A burst while another export holds the lock: every webhook joins one queued job.
+    set_export_lock(campaign_id, held=True)
     try:
         burst = tasks[1:6]
         for task in burst:
@@ -164,7 +164,7 @@ def test_label_studio_webhooks_trigger_debounced_syncs(
         queued = [j for j in export_jobs(api, campaign_id) if j["id"] != job["id"]]
         assert [j["status"] for j in queued] == ["queued"]
     finally:
-        set_sync_lock(campaign_id, held=False)
+        set_export_lock(campaign_id, held=False)
     jobs_now = wait_for(lambda: settled(api, campaign_id, 2), "the burst's export job")
     assert len(jobs_now) == 2, jobs_now
     assert jobs_now[0]["status"] == "succeeded", jobs_now[0]

@@ -45,7 +45,7 @@ def create_campaign(
     """Create a campaign and its Label Studio project(s) (one per team with a routing rule).
 
     With CAMPAIGNS_LABEL_STUDIO_WEBHOOK_URL set, each project notifies this API of new
-    annotations, which starts an incremental sync (polling remains the fallback).
+    annotations, which starts an incremental export (polling remains the fallback).
     """
     campaign = lifecycle.create_campaign(session, gateway, kit_for(body.kind, settings), body)
     webhooks.register_campaign_webhooks(session, gateway, campaign, settings)
@@ -106,10 +106,10 @@ def export_campaign(
     settings: SettingsDep,
     full: bool = Query(default=False, description="Reread every task, not only the changed."),
 ) -> Any:
-    """Sync the annotations into a new versioned export, in the background.
+    """Export the annotations into a new versioned export, in the background.
 
-    Incremental: only tasks changed since the last sync are read. The result is an
-    ExportResult; a sync already running for the campaign makes the job fail with a
+    Incremental: only tasks changed since the last export are read. The result is an
+    ExportResult; an export already running for the campaign makes the job fail with a
     ConflictError.
     """
     campaign = crud.get_campaign(session, campaign_id)

@@ -1,9 +1,9 @@
-"""Label Studio webhooks: an annotation created, updated or deleted starts a sync.
+"""Label Studio webhooks: an annotation created, updated or deleted starts an export.
 
 Label Studio calls ``POST /webhooks/label-studio`` (registered per campaign project by
 ``campaigns.lifecycle.webhook_export.register_webhook``, with the API's bearer token).
 It never gets a 5xx:
-a change that starts (or joins) a sync is answered 202 with the export job, anything else
+a change that starts (or joins) an export is answered 202 with the export job, anything else
 200 ``{"ignored": reason}``. Polling (the exports on demand and the nightly job) stays the
 fallback for any webhook lost on the way.
 """
@@ -52,7 +52,7 @@ class LabelStudioEvent(BaseModel):
 
 
 class WebhookIgnored(BaseModel):
-    ignored: str = Field(description="Why no sync was started.")
+    ignored: str = Field(description="Why no export was started.")
 
 
 def _ignored(reason: str) -> JSONResponse:
@@ -63,7 +63,7 @@ def _ignored(reason: str) -> JSONResponse:
     "/label-studio",
     response_model=JobPublic,
     status_code=202,
-    responses={200: {"model": WebhookIgnored, "description": "Not a change to sync."}},
+    responses={200: {"model": WebhookIgnored, "description": "Not a change to export."}},
 )
 def label_studio_webhook(
     event: LabelStudioEvent,
@@ -74,13 +74,13 @@ def label_studio_webhook(
         default=None, ge=1, le=MAX_ID, description="The project, when not in the payload."
     ),
 ) -> Any:
-    """Start (or join) an incremental sync of the campaign whose project changed.
+    """Start (or join) an incremental export of the campaign whose project changed.
 
     Debounced: while an export job of the campaign is still queued, every webhook returns
-    that job; a job queued behind a running sync waits for it. Answered at once (Label
+    that job; a job queued behind a running export waits for it. Answered at once (Label
     Studio waits for the answer inside the annotator's save, 1 s at most).
     """
-    if event.action not in webhooks.SYNC_ACTIONS:
+    if event.action not in webhooks.EXPORT_ACTIONS:
         return _ignored(f"action {event.action or '(none)'!r} does not change annotations")
     project_id = event.project_id() or project
     if project_id is None:
@@ -90,12 +90,12 @@ def label_studio_webhook(
         if campaign.status == CampaignStatus.ARCHIVED:
             return _ignored(f"campaign {campaign.id} is archived")
         assert campaign.id is not None
-        job, created = webhooks.debounced_sync_job(session, campaign.id)
+        job, created = webhooks.debounced_export_job(session, campaign.id)
     except NotFoundError:
         return _ignored(f"project {project_id} is not a campaign's")
     except Exception as err:  # Label Studio must never get a 5xx; polling will catch up
         logger.exception("Webhook for project %s not handled", project_id)
-        return _ignored(f"sync not started ({type(err).__name__}); the next export catches up")
+        return _ignored(f"export not started ({type(err).__name__}); the next export catches up")
     if created:
         campaign_id = campaign.id
 

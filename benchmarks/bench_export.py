@@ -1,11 +1,11 @@
-"""Sync: read what changed in a 10,000-task project after 300 new annotations.
+"""Export: read what changed in a 10,000-task project after 300 new annotations.
 
 Ours: the incremental read (tasks whose ``updated_at`` moved since the cursor, with their
 annotations) and their parsing. Baseline (same run, same project): Label Studio's full JSON
-export of the project (``projects.exports.as_json``), which is what a naive sync does. Each
+export of the project (``projects.exports.as_json``), which is what a naive export does. Each
 is timed as the best of a few runs on the same server.
 
-    python -m benchmarks.bench_sync --tasks 10000 --new 300
+    python -m benchmarks.bench_export --tasks 10000 --new 300
 """
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--new", type=int, default=300)
     args = parser.parse_args()
-    server = start_label_studio_copy(Path(tempfile.mkdtemp(prefix="bench-sync-")))
+    server = start_label_studio_copy(Path(tempfile.mkdtemp(prefix="bench-export-")))
     try:
         gateway = LabelStudioGateway(server.url, server.token)
-        project = gateway.create_project("bench sync", CONFIG)
+        project = gateway.create_project("bench export", CONFIG)
         tasks = [
             {
                 "data": {
@@ -80,7 +80,7 @@ def main() -> None:
         )
     finally:
         server.stop()
-    print(f"sync of a {args.tasks:,}-task project after {args.new} new annotations")
+    print(f"export of a {args.tasks:,}-task project after {args.new} new annotations")
     print(f"  annotation-campaigns incremental read + parse: {ours:6.2f} s ({read} annotations)")
     print(f"  Label Studio full JSON export                : {naive:6.2f} s")
     print(f"  speed-up: {naive / ours:.0f}x")

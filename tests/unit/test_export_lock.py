@@ -1,4 +1,4 @@
-"""Two syncs of one campaign at once: the second is refused, and the lock is always released."""
+"""Two exports of one campaign at once: the second is refused, and the lock is always released."""
 
 from __future__ import annotations
 
@@ -33,18 +33,18 @@ def campaign_id(tmp_path) -> tuple[Settings, int]:
         return settings, campaign.id
 
 
-def test_second_sync_is_refused_while_the_first_runs(campaign_id):
+def test_second_export_is_refused_while_the_first_runs(campaign_id):
     settings, cid = campaign_id
     engine = get_engine(settings)
     with Session(engine) as first, Session(engine) as second:
         with (
-            crud.sync_lock(first, crud.get_campaign(first, cid)),
-            pytest.raises(ConflictError, match="already being synced"),
-            crud.sync_lock(second, crud.get_campaign(second, cid)),
+            crud.export_lock(first, crud.get_campaign(first, cid)),
+            pytest.raises(ConflictError, match="already being exported"),
+            crud.export_lock(second, crud.get_campaign(second, cid)),
         ):
             pass
-        # Released at the end of the first: a new sync may start.
-        with crud.sync_lock(second, crud.get_campaign(second, cid)):
+        # Released at the end of the first: a new export may start.
+        with crud.export_lock(second, crud.get_campaign(second, cid)):
             pass
 
 
@@ -52,10 +52,10 @@ def test_lock_is_released_on_error_and_a_stale_lock_is_taken_over(campaign_id):
     settings, cid = campaign_id
     with Session(get_engine(settings)) as session:
         campaign = crud.get_campaign(session, cid)
-        with pytest.raises(RuntimeError), crud.sync_lock(session, campaign):
+        with pytest.raises(RuntimeError), crud.export_lock(session, campaign):
             raise RuntimeError("export failed")
-        assert crud.get_campaign(session, cid).sync_started_at is None
-        campaign.sync_started_at = utcnow() - timedelta(hours=2)  # a crashed process's lock
+        assert crud.get_campaign(session, cid).export_started_at is None
+        campaign.export_started_at = utcnow() - timedelta(hours=2)  # a crashed process's lock
         crud.save(session, campaign)
-        with crud.sync_lock(session, campaign):
+        with crud.export_lock(session, campaign):
             pass

@@ -18,7 +18,13 @@ class CampaignError(Exception):
 
 
 class ConfigurationError(CampaignError):
-    """A setting is missing or malformed."""
+    """A setting (environment variable, ``.env``) is missing or malformed."""
+
+
+class InvalidArgumentError(CampaignError):
+    """An argument the user gave (option, body field, name) is not acceptable here."""
+
+    status_code = 422
 
 
 class NotFoundError(CampaignError):

@@ -1,4 +1,4 @@
-"""The only module that talks to Label Studio (through its SDK).
+"""The only module that talks to Label Studio (through its SDK, and plain REST for webhooks).
 
 Imports are idempotent: each task carries a stable ``campaign_key`` (campaign id + request id);
 before importing, the keys already in the project are read back, so a push retried after a
@@ -299,6 +299,46 @@ class LabelStudioGateway:
         )
         payload = b"".join(chunks)
         return list(json.loads(payload)) if payload else []
+
+    # -- webhooks (the SDK 2.x has no typed surface for them: plain REST) ------------------
+    def webhooks(self, project_id: int) -> list[dict[str, Any]]:
+        listed = self._rest("GET", "/api/webhooks/", params={"project": project_id})
+        return list(listed.get("results", []) if isinstance(listed, dict) else listed)
+
+    def create_webhook(self, body: dict[str, Any]) -> int:
+        return int(self._rest("POST", "/api/webhooks/", json=body)["id"])
+
+    def update_webhook(self, webhook_id: int, body: dict[str, Any]) -> None:
+        self._rest("PATCH", f"/api/webhooks/{webhook_id}/", json=body)
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        self._rest("DELETE", f"/api/webhooks/{webhook_id}/")
+
+    def _rest(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A plain REST call, its errors mapped like the SDK's (see ``_call``)."""
+        try:
+            response = _with_retries(self.http.request)(method, path, **kwargs)
+        except _TRANSIENT as err:
+            raise self._unavailable(err) from err
+        if response.status_code in (401, 403):
+            raise ConfigurationError(
+                f"Label Studio refused {method} {path} ({response.status_code}).",
+                "Check CAMPAIGNS_LABEL_STUDIO_TOKEN: its user must be allowed to do this.",
+            )
+        if response.status_code == 404:
+            raise NotFoundError(f"Label Studio answered 404 to {method} {path}: {response.text}")
+        if response.status_code == 400:
+            raise InputFormatError(
+                f"Label Studio rejected {method} {path}: {response.text}",
+                "A private or local webhook URL needs SSRF_PROTECTION_ENABLED=false in Label "
+                "Studio's environment.",
+            )
+        if response.status_code >= 400:
+            raise ServiceUnavailableError(
+                f"Label Studio answered {response.status_code} to {method} {path}.",
+                "Look at the Label Studio server log, then retry.",
+            )
+        return response.json() if response.content else None
 
 
 def _ls_datetime(value: str) -> str:

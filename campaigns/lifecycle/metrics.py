@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session
 
 from campaigns.config import Settings
-from campaigns.errors import ConfigurationError
-from campaigns.lifecycle import core as lifecycle
+from campaigns.errors import InvalidArgumentError
+from campaigns.lifecycle.export import latest_annotations, latest_gold
 from campaigns.metrics.dashboard import write_metrics
 from campaigns.metrics.gold_metrics import GoldMetrics, compute_gold_metrics
 from campaigns.nomenclatures import old_nomenclature
@@ -26,6 +28,26 @@ class CampaignMetrics:
     metrics: GoldMetrics
     written: dict[str, str]
 
+    def as_json(self) -> dict[str, Any]:
+        """What the CLI (``--json``), ``GET /campaigns/{id}/metrics`` and the metrics job give."""
+        return {
+            "campaign_id": self.campaign_id,
+            "export_version": self.export_version,
+            "summary": json_safe(self.metrics.summary),
+            "tables": self.written,
+        }
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities (an empty domain, a figure without variance) become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
 
 def campaign_metrics(
     session: Session,
@@ -39,12 +61,12 @@ def campaign_metrics(
 ) -> CampaignMetrics:
     """Compute every figure of the latest export; write them as Parquet unless ``write=False``."""
     if campaign.kind != CampaignKind.GOLD:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"Campaign {campaign.id} is a {campaign.kind} campaign: it has no gold metrics.",
             "Use 'campaigns transition split' for a transition campaign.",
         )
-    gold = lifecycle.latest_gold(storage, campaign, session)
-    annotations = lifecycle.latest_annotations(storage, campaign, session)
+    gold = latest_gold(storage, campaign, session)
+    annotations = latest_annotations(storage, campaign, session)
     sample = crud.get_sample(session, campaign.sample_id)
     design = sample.design
     strata = (

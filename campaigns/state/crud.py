@@ -63,6 +63,14 @@ def list_campaigns(
     return list(session.exec(query))
 
 
+def all_campaigns(session: Session, *, page: int = 500) -> Iterator[Campaign]:
+    """Every campaign, read a page at a time (no silent cap on how many there are)."""
+    offset = 0
+    while batch := list_campaigns(session, offset=offset, limit=page):
+        yield from batch
+        offset += len(batch)
+
+
 def add_campaign(session: Session, data: CampaignCreate) -> Campaign:
     get_sample(session, data.sample_id)
     if session.exec(select(Campaign).where(Campaign.name == data.name)).first():

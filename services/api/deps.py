@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from campaigns.config import Settings, get_settings
 from campaigns.labelstudio.gateway import LabelStudioGateway
+from campaigns.service import CampaignService
 from campaigns.state.db import get_engine
 from campaigns.storage import Storage
 
@@ -22,6 +23,12 @@ _bearer = HTTPBearer(auto_error=False)
 def get_session(settings: SettingsDep) -> Iterator[Session]:
     with Session(get_engine(settings)) as session:
         yield session
+
+
+def get_service(
+    session: Annotated[Session, Depends(get_session)], settings: SettingsDep
+) -> CampaignService:
+    return CampaignService(session, settings)
 
 
 def get_storage(settings: SettingsDep) -> Storage:
@@ -53,3 +60,4 @@ def require_token(
 SessionDep = Annotated[Session, Depends(get_session)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 GatewayDep = Annotated[LabelStudioGateway, Depends(get_gateway)]
+ServiceDep = Annotated[CampaignService, Depends(get_service)]

@@ -62,26 +62,17 @@ class SampleRequest(BaseModel):
     design: DesignSpec = Field(default_factory=DesignSpec)
 
 
-class PushResult(BaseModel):
-    campaign_id: int
-    project_id: int
-    sample_size: int
-    imported: int
-    already_present: int
-    project_url: str
+class CampaignMetricsPublic(BaseModel):
+    """Every figure of a gold campaign's latest export: the same keys in the CLI's ``--json``,
+    this route, the metrics job's result and the dashboard's ``figures`` table."""
 
-
-class ExportResult(BaseModel):
     campaign_id: int
-    version: str
-    annotations: int
-    tasks_with_gold: int
-    status_counts: dict[str, int]
-    annotations_uri: str
-    gold_uri: str
-    tasks_read: int
-    incremental: bool
-    gold_rule: str
+    export_version: str
+    summary: dict[str, Any] = Field(
+        description="design, threshold, units_annotated, status_counts, figures (each with "
+        "estimate, ci_low, ci_high, n, method), macro_f1, calibration, agreement, coverage."
+    )
+    tables: dict[str, str] = Field(description="Dashboard tables written (empty on GET).")
 
 
 class JobPublic(BaseModel):

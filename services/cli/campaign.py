@@ -6,13 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns.labelstudio.kinds import kit_for
-from campaigns.lifecycle import core as lifecycle
-from campaigns.lifecycle import webhook_export as webhooks
-from campaigns.nomenclatures import old_nomenclature
 from campaigns.state import crud
 from campaigns.state.models import CampaignCreate, CampaignKind
 from services.cli import context
@@ -43,13 +40,8 @@ def create(
     Example: campaigns create sept-gold --sample ID --route agri=A --route trade=G
     --route others=*
     """
-    settings = context.settings()
-    gateway = context.gateway()
-    with context.session() as session:
-        campaign = lifecycle.create_campaign(
-            session,
-            gateway,
-            kit_for(CampaignKind.GOLD, settings),
+    with context.service() as service:
+        campaign = service.create(
             CampaignCreate(
                 name=name,
                 sample_id=sample_id,
@@ -57,17 +49,16 @@ def create(
                 description=description,
                 annotations_per_task=overlap,
                 routing=";".join(route or []),
-            ),
+            )
         )
-        webhooks.register_campaign_webhooks(session, gateway, campaign, settings)
-        teams = crud.team_campaigns(session, campaign)
+        teams = crud.team_campaigns(service.session, campaign)
         projects = (
-            ", ".join(f"{t.team}: project {t.ls_project_id}" for t in teams)
+            ", ".join(f"{escape(t.team or '')}: project {t.ls_project_id}" for t in teams)
             if teams
             else f"Label Studio project {campaign.ls_project_id}"
         )
         context.console.print(
-            f"Campaign [bold]{campaign.id}[/] '{campaign.name}' created: {projects}. "
+            f"Campaign [bold]{campaign.id}[/] '{escape(campaign.name)}' created: {projects}. "
             f"Next: campaigns push {campaign.id}"
         )
 
@@ -80,9 +71,8 @@ def push(
 
     Example: campaigns push sept-gold
     """
-    settings = context.settings()
     with (
-        context.session() as session,
+        context.service() as service,
         Progress(
             "pushing",
             BarColumn(),
@@ -92,20 +82,12 @@ def push(
             transient=True,
         ) as progress,
     ):
-        campaign = crud.get_campaign(session, campaign_ref)
         bar = progress.add_task("push", total=None)
-        summary = lifecycle.push_campaign(
-            session,
-            context.storage(),
-            context.gateway(),
-            kit_for(campaign.kind, settings),
-            campaign,
-            batch_size=batch_size,
-            on_batch=lambda n: progress.advance(bar, n),
-            sections=old_nomenclature(settings).division_sections(),
+        summary = service.push(
+            campaign_ref, batch_size=batch_size, on_batch=lambda n: progress.advance(bar, n)
         )
     where = (
-        ", ".join(f"{team}: {n}" for team, n in summary.teams.items())
+        ", ".join(f"{escape(team)}: {n}" for team, n in summary.teams.items())
         if summary.teams
         else f"project {summary.project_id}"
     )
@@ -129,17 +111,8 @@ def export(
 
     Example: campaigns export sept-gold
     """
-    settings = context.settings()
-    with context.session() as session:
-        campaign = crud.get_campaign(session, campaign_ref)
-        summary = lifecycle.export_campaign(
-            session,
-            context.storage(),
-            context.gateway(),
-            kit_for(campaign.kind, settings),
-            campaign,
-            full=full,
-        )
+    with context.service() as service:
+        summary = service.export(campaign_ref, full=full)
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.status_counts.items()))
     context.console.print(
         f"Exported {summary.annotations} annotations ({counts}) as version {summary.version}"
@@ -158,6 +131,12 @@ def metrics(
     write: Annotated[
         bool, typer.Option(help="Write the figures as Parquet for the dashboard.")
     ] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the figures as JSON (the keys of GET /campaigns/ID/metrics)."
+        ),
+    ] = False,
 ) -> None:
     """Every figure of the latest export, and the Parquet tables the dashboard reads.
 
@@ -168,25 +147,22 @@ def metrics(
 
     Example: campaigns metrics sept-gold --threshold 0.8
     """
-    from campaigns.lifecycle.metrics import campaign_metrics
-    from services.cli.metrics_view import print_metrics
-
-    with context.session() as session:
-        campaign = crud.get_campaign(session, campaign_ref)
-        result = campaign_metrics(
-            session,
-            context.storage(),
-            context.settings(),
-            campaign,
-            threshold=threshold,
-            replicates=replicates,
-            write=write,
+    with context.service() as service:
+        result = service.metrics(
+            campaign_ref, threshold=threshold, replicates=replicates, write=write
         )
+    if as_json:
+        import json
+
+        print(json.dumps(result.as_json(), indent=2, default=str))
+        return
+    from services.cli.figures_table import print_metrics
+
     print_metrics(context.console, result.metrics)
     if result.written:
         root = result.written["figures"].split("/metrics/")[0]
         context.console.print(
-            f"Wrote {len(result.written)} tables under {root}/metrics/ "
+            f"Wrote {len(result.written)} tables under {escape(root)}/metrics/ "
             f"(export {result.export_version})"
         )
 
@@ -197,51 +173,74 @@ def report(
         Path | None, typer.Option(help="HTML file to write (default: <campaign>-report.html).")
     ] = None,
     threshold: Annotated[float | None, typer.Option(help="Automatic-coding threshold.")] = None,
-    store: Annotated[
-        bool, typer.Option(help="Also store the report beside the metrics in storage.")
-    ] = True,
 ) -> None:
     """A self-contained HTML report of the latest export: open it in any browser, offline.
 
     Threshold curve (automatic-coding rate vs accuracy, with intervals), accuracy at every
     nomenclature level and top-k, calibration, the hardest classes, experts, adjudication.
+    A copy is stored beside the metrics on the storage root.
 
     Example: campaigns report sept-gold --out sept.html
     """
-    from campaigns.lifecycle.metrics import campaign_metrics
-    from campaigns.metrics.report import render_report
-
-    storage = context.storage()
-    with context.session() as session:
-        campaign = crud.get_campaign(session, campaign_ref)
-        result = campaign_metrics(
-            session, storage, context.settings(), campaign, threshold=threshold, write=False
-        )
-    page = render_report(result.metrics, title=f"Campaign {campaign.name}")
-    target = out or Path(f"{campaign.name}-report.html")
+    with context.service() as service:
+        campaign = service.campaign(campaign_ref)
+        page, uri = service.report(campaign.id or 0, threshold=threshold)
+    target = out or Path(f"campaign-{campaign.id}-report.html")
     target.write_text(page, encoding="utf-8")
-    context.console.print(f"Report written to {target} ({len(page) / 1e6:.1f} MB, offline)")
-    if store:
-        uri = storage.write_bytes(
-            page.encode(),
-            f"reports/campaign={campaign.id}/report-{result.export_version}.html",
+    context.console.print(
+        f"Report written to {escape(str(target))} ({len(page) / 1e6:.1f} MB, offline)\n"
+        f"  and stored at {escape(uri or '')}"
+    )
+
+
+def progress(
+    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+) -> None:
+    """Label Studio's live counters for the campaign (per team too), and agreement so far.
+
+    Example: campaigns progress sept-gold
+    """
+    with context.service() as service:
+        state = service.progress(campaign_ref)
+    context.console.print(
+        f"{state['tasks_annotated']}/{state['tasks']} tasks annotated "
+        f"({state['progress']:.0%}), {state['annotations']} annotations, "
+        f"{state['skipped']} skipped; status {state['status']}"
+    )
+    for team, counts in state["teams"].items():
+        context.console.print(
+            f"  {escape(team)}: {counts['tasks_annotated']}/{counts['tasks']} tasks annotated"
         )
-        context.console.print(f"  and stored at {uri}")
+
+
+def archive(
+    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+) -> None:
+    """Close a campaign: no more pushes nor webhook exports; its exports stay readable.
+
+    Example: campaigns archive sept-gold
+    """
+    with context.service() as service:
+        campaign = service.archive(campaign_ref)
+    context.console.print(f"Campaign {campaign.id} '{escape(campaign.name)}' archived.")
 
 
 def list_campaigns(
     kind: Annotated[CampaignKind | None, typer.Option(help="Only this kind.")] = None,
 ) -> None:
-    """List campaigns."""
+    """List campaigns.
+
+    Example: campaigns list --kind gold
+    """
     table = Table("id", "name", "kind", "status", "sample", "LS project", "tasks")
     with context.session() as session:
         for c in crud.list_campaigns(session, kind=kind):
             table.add_row(
                 str(c.id),
-                c.name,
+                escape(c.name),
                 c.kind,
                 c.status,
-                c.sample_id,
+                escape(c.sample_id),
                 str(c.ls_project_id),
                 str(c.tasks_pushed),
             )
@@ -258,41 +257,20 @@ def nightly(
 
     Example: campaigns traffic ingest /logs/*.jsonl.gz && campaigns nightly
     """
-    from campaigns.errors import CampaignError
-    from campaigns.lifecycle.metrics import campaign_metrics
-    from campaigns.state.models import CampaignStatus
-
-    settings = context.settings()
-    failed = 0
-    with context.session() as session:
-        open_campaigns = [
-            c
-            for c in crud.list_campaigns(session, limit=10_000)
-            if c.status in (CampaignStatus.PUSHED, CampaignStatus.EXPORTED)
-            and c.parent_id is None  # team campaigns are exported through their campaign
-        ]
-        for campaign in open_campaigns:
-            try:
-                summary = lifecycle.export_campaign(
-                    session,
-                    context.storage(),
-                    context.gateway(),
-                    kit_for(campaign.kind, settings),
-                    campaign,
-                )
-                context.console.print(
-                    f"{campaign.name}: {summary.annotations} annotations, "
-                    f"{summary.tasks_read} tasks read, version {summary.version}"
-                )
-                if campaign.kind == CampaignKind.GOLD and summary.annotations:
-                    written = campaign_metrics(
-                        session, context.storage(), settings, campaign, threshold=threshold
-                    ).written
-                    context.console.print(f"  metrics: {len(written)} tables written")
-            except CampaignError as err:
-                failed += 1
-                context.err_console.print(f"[red]{campaign.name}: {err.one_line()}[/]")
-    if failed:
+    with context.service() as service:
+        report = service.nightly(threshold=threshold)
+    for o in report.outcomes:
+        if o.error is None:
+            context.console.print(
+                f"{escape(o.campaign)}: {o.annotations} annotations, {o.tasks_read} tasks "
+                f"read, version {o.version}, {o.metrics_tables} metrics tables"
+            )
+    for o in report.failed:
+        context.err_console.print(f"[red]{escape(o.campaign)}: {escape(o.error or '')}[/]")
+    if report.failed:
+        context.err_console.print(
+            f"{len(report.failed)} of {len(report.outcomes)} campaigns failed."
+        )
         raise typer.Exit(1)
 
 
@@ -302,5 +280,7 @@ def register(app: typer.Typer) -> None:
     app.command()(export)
     app.command()(metrics)
     app.command()(report)
+    app.command()(progress)
+    app.command()(archive)
     app.command("list")(list_campaigns)
     app.command()(nightly)

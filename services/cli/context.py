@@ -1,17 +1,25 @@
-"""What every command needs: settings, storage, a database session, Label Studio."""
+"""What every command needs: settings, storage, a database session, the service object.
+
+Heavy modules (the Label Studio SDK, the database engine) are imported by the functions that
+need them, so ``campaigns --help`` answers at once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from sqlmodel import Session
 
 from campaigns.config import Settings, get_settings
-from campaigns.labelstudio.gateway import LabelStudioGateway
-from campaigns.state.db import session_scope
-from campaigns.storage import Storage
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from campaigns.labelstudio.gateway import LabelStudioGateway
+    from campaigns.service import CampaignService
+    from campaigns.storage import Storage
 
 console = Console(soft_wrap=True)  # long URIs stay on one line, copy-pastable
 err_console = Console(stderr=True, soft_wrap=True)
@@ -22,14 +30,29 @@ def settings() -> Settings:
 
 
 def storage() -> Storage:
+    from campaigns.storage import Storage
+
     return Storage.from_settings(settings())
 
 
 def gateway() -> LabelStudioGateway:
+    from campaigns.labelstudio.gateway import LabelStudioGateway
+
     return LabelStudioGateway.from_settings(settings())
 
 
 @contextmanager
+def service() -> Iterator[CampaignService]:
+    """The one service object, over a session closed when the command ends."""
+    from campaigns.service import CampaignService
+
+    with CampaignService.open(settings()) as svc:
+        yield svc
+
+
+@contextmanager
 def session() -> Iterator[Session]:
+    from campaigns.state.db import session_scope
+
     with session_scope(settings()) as s:
         yield s

@@ -10,7 +10,7 @@ import typer
 from rich.table import Column, Table
 
 from campaigns.errors import ConfigurationError
-from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle.export import latest_gold
 from campaigns.metrics.headline import metrics_json
 from campaigns.metrics.label_free import (
     LabelFreeEstimate,
@@ -153,13 +153,13 @@ def estimate(
     storage = context.storage()
     with context.session() as session:
         ref_campaign = crud.get_campaign(session, reference)
-        reference_gold = lifecycle.latest_gold(storage, ref_campaign, session)
+        reference_gold = latest_gold(storage, ref_campaign, session)
         gold_campaign = ref_campaign if gold is None else crud.get_campaign(session, gold)
         gold_sample = crud.get_sample(session, gold_campaign.sample_id)
         gold_table = (
             reference_gold
             if gold_campaign.id == ref_campaign.id
-            else lifecycle.latest_gold(storage, gold_campaign, session)
+            else latest_gold(storage, gold_campaign, session)
         )
         names = (ref_campaign.name, gold_campaign.name)
     scores = traffic_scores(storage, window, max_rows=max_rows)

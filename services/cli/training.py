@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle.export import latest_gold
 from campaigns.lifecycle.training_set import export_training_set
 from campaigns.nomenclatures import new_nomenclature, old_nomenclature
 from campaigns.state import crud
@@ -39,7 +39,7 @@ def training_set(
     storage = context.storage()
     with context.session() as session:
         campaign = crud.get_campaign(session, campaign_ref)
-        gold = lifecycle.latest_gold(storage, campaign, session)
+        gold = latest_gold(storage, campaign, session)
         nomenclature = (
             new_nomenclature(settings)
             if campaign.kind == CampaignKind.TRANSITION

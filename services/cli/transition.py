@@ -7,15 +7,11 @@ from typing import Annotated
 
 import pyarrow.parquet as pq
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from campaigns.errors import InputFormatError
-from campaigns.labelstudio.kinds import kit_for
-from campaigns.lifecycle import core as lifecycle
-from campaigns.lifecycle.transition import prepare_transition, transition_split
-from campaigns.nomenclatures import correspondence
-from campaigns.state import crud
-from campaigns.state.models import CampaignCreate, CampaignKind
+from campaigns.lifecycle.transition import transition_split
 from services.cli import context
 
 app = typer.Typer(
@@ -44,39 +40,24 @@ def create(
     """
     if not input_path.is_file():
         raise InputFormatError(f"No file at {input_path}.", "Give a Parquet file with --input.")
-    settings = context.settings()
     table = pq.read_table(input_path)
-    with context.session() as session:
-        plan = prepare_transition(
-            session,
-            context.storage(),
-            correspondence(settings),
+    with context.service() as service:
+        plan, campaign = service.create_transition(
             table,
             name=name,
             size=size,
             seed=seed,
             text_column=text_column,
             code_column=code_column,
+            overlap=overlap,
         )
-        campaign = lifecycle.create_campaign(
-            session,
-            context.gateway(),
-            kit_for(CampaignKind.TRANSITION, settings),
-            CampaignCreate(
-                name=name,
-                sample_id=plan.sample.id,
-                kind=CampaignKind.TRANSITION,
-                annotations_per_task=overlap,
-                description="NAF rév.2 -> NAF 2025 transition",
-            ),
-        )
-        context.console.print(
-            f"{plan.rows} rows: {plan.univocal} univocal (recoded -> {plan.univocal_uri}), "
-            f"{plan.multivocal} multivocal (queue -> {plan.queue_uri}), "
-            f"{plan.quarantined} quarantined {plan.quarantine_reasons or ''}\n"
-            f"Campaign [bold]{campaign.id}[/] '{name}': {plan.sample.sample_size} of the "
-            f"{plan.multivocal} multivocal rows sampled. Next: campaigns push {name}"
-        )
+    context.console.print(
+        f"{plan.rows} rows: {plan.univocal} univocal (recoded -> {escape(plan.univocal_uri)}), "
+        f"{plan.multivocal} multivocal (queue -> {escape(plan.queue_uri)}), "
+        f"{plan.quarantined} quarantined {escape(str(plan.quarantine_reasons or ''))}\n"
+        f"Campaign [bold]{campaign.id}[/] '{escape(name)}': {plan.sample.sample_size} of the "
+        f"{plan.multivocal} multivocal rows sampled. Next: campaigns push {campaign.id}"
+    )
 
 
 @app.command()
@@ -89,9 +70,9 @@ def split(
 
     Example: campaigns transition split naf2025-retail
     """
-    with context.session() as session:
-        campaign = crud.get_campaign(session, campaign_ref)
-        gold = lifecycle.latest_gold(context.storage(), campaign)
+    with context.service() as service:
+        campaign = service.campaign(campaign_ref)
+        gold = service.latest_gold(campaign.id or 0)
     shares = transition_split(gold)
     table = Table(
         "old code",
@@ -99,7 +80,7 @@ def split(
         "n",
         "share",
         "95% interval",
-        title=f"Observed split of multivocal codes ({campaign.name})",
+        title=f"Observed split of multivocal codes ({escape(campaign.name)})",
     )
     for row in shares.to_pylist():
         table.add_row(

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from campaigns.config import get_settings
-from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle import export as lifecycle
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.state import crud
 from campaigns.state.db import session_scope

@@ -25,7 +25,7 @@ import pytest
 from botocore.config import Config
 
 from campaigns.config import get_settings
-from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle import export as lifecycle
 from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.storage import Storage

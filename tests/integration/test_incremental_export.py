@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from campaigns.config import get_settings
-from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle import export as lifecycle
 from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.storage import Storage

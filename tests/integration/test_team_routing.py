@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 import pytest
 
 from campaigns.config import get_settings
-from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle import export as lifecycle
 from campaigns.lifecycle.metrics import campaign_metrics
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.sampling.registry import load_sample_table

@@ -17,8 +17,8 @@ from sqlmodel import col
 
 from campaigns.config import get_settings
 from campaigns.labelstudio.gateway import LabelStudioGateway
-from campaigns.lifecycle import core as lifecycle
-from campaigns.lifecycle.webhook_export import EXPORT_ACTIONS, register_webhook
+from campaigns.labelstudio.webhooks import EXPORT_ACTIONS, register_webhook
+from campaigns.lifecycle import export as lifecycle
 from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.state.models import Campaign, utcnow

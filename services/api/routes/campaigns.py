@@ -1,4 +1,4 @@
-"""Campaigns: create, list, get, progress, push, export (as jobs), archive, metrics."""
+"""Campaigns: create, list, get, progress, push, export and metrics (as jobs), archive, report."""
 
 from __future__ import annotations
 
@@ -9,47 +9,35 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from campaigns.errors import ConflictError
-from campaigns.labelstudio.kinds import kit_for
-from campaigns.lifecycle import core as lifecycle
-from campaigns.lifecycle import webhook_export as webhooks
-from campaigns.lifecycle.metrics import campaign_metrics as campaign_metrics_of
-from campaigns.metrics.agreement import agreement_summary, ratings_from_annotations
-from campaigns.metrics.headline import metrics_json
-from campaigns.metrics.report import render_report
-from campaigns.nomenclatures import old_nomenclature
+from campaigns.job_actions import export_action, metrics_action, push_action
 from campaigns.state import crud, jobs
 from campaigns.state.db import get_engine
 from campaigns.state.jobs import Progress
 from campaigns.state.models import (
     MAX_ID,
-    Campaign,
     CampaignCreate,
     CampaignKind,
     CampaignPublic,
     CampaignStatus,
 )
-from campaigns.storage import Storage
-from services.api.actions import export_action, push_action
-from services.api.deps import GatewayDep, SessionDep, SettingsDep, StorageDep
-from services.api.schemas import CampaignProgress, JobPublic
+from services.api.deps import ServiceDep, SessionDep, SettingsDep
+from services.api.schemas import CampaignMetricsPublic, CampaignProgress, JobPublic
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The campaign's id.")]
+Threshold = Annotated[
+    float | None, Query(ge=0, le=1, description="Automatic-coding threshold (default: setting).")
+]
 
 
 @router.post("", response_model=CampaignPublic, status_code=201)
-def create_campaign(
-    body: CampaignCreate, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
-) -> Any:
+def create_campaign(body: CampaignCreate, service: ServiceDep) -> Any:
     """Create a campaign and its Label Studio project(s) (one per team with a routing rule).
 
     With CAMPAIGNS_LABEL_STUDIO_WEBHOOK_URL set, each project notifies this API of new
     annotations, which starts an incremental export (polling remains the fallback).
     """
-    campaign = lifecycle.create_campaign(session, gateway, kit_for(body.kind, settings), body)
-    webhooks.register_campaign_webhooks(session, gateway, campaign, settings)
-    return campaign
+    return service.create(body)
 
 
 @router.get("", response_model=list[CampaignPublic])
@@ -57,137 +45,98 @@ def list_campaigns(
     session: SessionDep,
     kind: CampaignKind | None = None,
     status: CampaignStatus | None = None,
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_ID),
     limit: int = Query(default=50, ge=1, le=500),
 ) -> Any:
     return crud.list_campaigns(session, kind=kind, status=status, offset=offset, limit=limit)
 
 
 @router.get("/{campaign_id}", response_model=CampaignPublic)
-def get_campaign(campaign_id: CampaignId, session: SessionDep) -> Any:
-    return crud.get_campaign(session, campaign_id)
+def get_campaign(campaign_id: CampaignId, service: ServiceDep) -> Any:
+    return service.campaign(campaign_id)
 
 
-def _start(
+def start_job(
     background: BackgroundTasks,
-    session: SessionDep,
+    session: Session,
     settings: SettingsDep,
     kind: str,
-    campaign: Campaign,
+    campaign_id: int | None,
     action: Callable[[Session, Progress], Any],
 ) -> JobPublic:
-    job = jobs.create_job(session, kind, campaign.id)
+    """Record a queued job and run ``action`` after the response is sent."""
+    job = jobs.create_job(session, kind, campaign_id)
     background.add_task(jobs.run_job, get_engine(settings), job.id, action)
     return JobPublic.of(job)
 
 
 @router.post("/{campaign_id}/push", response_model=JobPublic, status_code=202)
-def push_campaign(
-    campaign_id: CampaignId, background: BackgroundTasks, session: SessionDep, settings: SettingsDep
-) -> Any:
+def push_campaign(campaign_id: CampaignId, background: BackgroundTasks, service: ServiceDep) -> Any:
     """Import the tasks not yet in Label Studio, in the background (idempotent: safe to retry).
 
-    Poll ``GET /jobs/{id}``: ``done`` counts the tasks imported so far; the result is a
-    PushResult.
+    Poll ``GET /jobs/{id}``: ``done`` counts the tasks imported so far; the result is the
+    push summary. An archived campaign makes the job fail with a ConflictError.
     """
-    campaign = crud.get_campaign(session, campaign_id)
-    if campaign.status == CampaignStatus.ARCHIVED:
-        raise ConflictError(f"Campaign {campaign_id} is archived.", "Create a new campaign.")
-
-    action = push_action(settings, campaign_id)
-    return _start(background, session, settings, "push", campaign, action)
+    campaign = service.campaign(campaign_id)
+    action = push_action(service.settings, campaign_id)
+    return start_job(background, service.session, service.settings, "push", campaign.id, action)
 
 
 @router.post("/{campaign_id}/export", response_model=JobPublic, status_code=202)
 def export_campaign(
     campaign_id: CampaignId,
     background: BackgroundTasks,
-    session: SessionDep,
-    settings: SettingsDep,
+    service: ServiceDep,
     full: bool = Query(default=False, description="Reread every task, not only the changed."),
 ) -> Any:
-    """Export the annotations into a new versioned export, in the background.
+    """Export the annotations into a new versioned snapshot, in the background.
 
-    Incremental: only tasks changed since the last export are read. The result is an
-    ExportResult; an export already running for the campaign makes the job fail with a
+    Incremental: only tasks changed since the last export are read. The result is the export
+    summary; an export already running for the campaign makes the job fail with a
     ConflictError.
     """
-    campaign = crud.get_campaign(session, campaign_id)
-    action = export_action(settings, campaign_id, full=full)
-    return _start(background, session, settings, "export", campaign, action)
+    campaign = service.campaign(campaign_id)
+    action = export_action(service.settings, campaign_id, full=full)
+    return start_job(background, service.session, service.settings, "export", campaign.id, action)
 
 
 @router.post("/{campaign_id}/archive", response_model=CampaignPublic)
-def archive_campaign(campaign_id: CampaignId, session: SessionDep) -> Any:
+def archive_campaign(campaign_id: CampaignId, service: ServiceDep) -> Any:
     """Close the campaign: no more pushes; its exports and metrics stay readable."""
-    campaign = crud.get_campaign(session, campaign_id)
-    campaign.status = CampaignStatus.ARCHIVED
-    return crud.save(session, campaign)
+    return service.archive(campaign_id)
 
 
 @router.get("/{campaign_id}/progress", response_model=CampaignProgress)
-def campaign_progress(
-    campaign_id: CampaignId, session: SessionDep, storage: StorageDep, gateway: GatewayDep
-) -> Any:
+def campaign_progress(campaign_id: CampaignId, service: ServiceDep) -> Any:
     """Live counters from Label Studio (per team too), and the latest export's agreement."""
-    campaign = crud.get_campaign(session, campaign_id)
-    counts = lifecycle.campaign_progress(session, gateway, campaign)
-    agreement = None
-    if campaign.last_export_version:
-        annotations = lifecycle.latest_annotations(storage, campaign, session)
-        agreement = agreement_summary(ratings_from_annotations(annotations))
-    return CampaignProgress(
-        campaign_id=campaign_id,
-        status=campaign.status,
-        agreement=agreement,
-        **counts,
-    )
+    return service.progress(campaign_id)
 
 
-@router.get("/{campaign_id}/metrics")
+@router.get("/{campaign_id}/metrics", response_model=CampaignMetricsPublic)
 def campaign_metrics(
-    campaign_id: CampaignId,
-    session: SessionDep,
-    storage: StorageDep,
-    settings: SettingsDep,
-    threshold: float | None = Query(default=None, ge=0, le=1),
-) -> dict[str, Any]:
-    """Headline design-weighted figures of the latest export, with 95% intervals."""
-    campaign = crud.get_campaign(session, campaign_id)
-    gold = lifecycle.latest_gold(storage, campaign, session)
-    design = crud.get_sample(session, campaign.sample_id).design
-    t = settings.auto_coding_threshold if threshold is None else threshold
-    return metrics_json(
-        gold, threshold=t, design=design, levels=old_nomenclature(settings).levels_table()
-    )
+    campaign_id: CampaignId, service: ServiceDep, threshold: Threshold = None
+) -> Any:
+    """Every figure of the latest export, with 95% intervals (the keys of the metrics job).
+
+    Computed on the fly, nothing written; ``POST`` writes the dashboard's tables.
+    """
+    return service.metrics(campaign_id, threshold=threshold, write=False).as_json()
 
 
 @router.post("/{campaign_id}/metrics", response_model=JobPublic, status_code=202)
 def compute_metrics(
     campaign_id: CampaignId,
     background: BackgroundTasks,
-    session: SessionDep,
-    settings: SettingsDep,
-    threshold: float | None = Query(default=None, ge=0, le=1),
+    service: ServiceDep,
+    threshold: Threshold = None,
 ) -> Any:
     """Compute every figure of the latest export and write the dashboard's Parquet tables.
 
-    In the background; the job's result lists the tables written.
+    In the background; the job's result is the figures and the tables written.
     """
-    campaign = crud.get_campaign(session, campaign_id)
-
-    def action(job_session: Session, progress: Progress) -> Any:
-        target = crud.get_campaign(job_session, campaign_id)
-        result = campaign_metrics_of(
-            job_session, Storage.from_settings(settings), settings, target, threshold=threshold
-        )
-        return {
-            "export_version": result.export_version,
-            "summary": result.metrics.summary,
-            "tables": result.written,
-        }
-
-    return _start(background, session, settings, "metrics", campaign, action)
+    campaign = service.campaign(campaign_id)
+    action = metrics_action(service.settings, campaign_id, threshold=threshold)
+    return start_job(background, service.session, service.settings, "metrics", campaign.id, action)
 
 
 @router.get(
@@ -196,15 +145,8 @@ def compute_metrics(
     responses={200: {"content": {"text/html": {}}, "description": "The HTML report."}},
 )
 def campaign_report(
-    campaign_id: CampaignId,
-    session: SessionDep,
-    storage: StorageDep,
-    settings: SettingsDep,
-    threshold: float | None = Query(default=None, ge=0, le=1),
+    campaign_id: CampaignId, service: ServiceDep, threshold: Threshold = None
 ) -> HTMLResponse:
     """The campaign's self-contained HTML report (threshold curve, levels, calibration...)."""
-    campaign = crud.get_campaign(session, campaign_id)
-    result = campaign_metrics_of(
-        session, storage, settings, campaign, threshold=threshold, write=False
-    )
-    return HTMLResponse(render_report(result.metrics, title=f"Campaign {campaign.name}"))
+    page, _ = service.report(campaign_id, threshold=threshold, store=False)
+    return HTMLResponse(page)

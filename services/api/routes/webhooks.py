@@ -1,7 +1,7 @@
 """Label Studio webhooks: an annotation created, updated or deleted starts an export.
 
 Label Studio calls ``POST /webhooks/label-studio`` (registered per campaign project by
-``campaigns.lifecycle.webhook_export.register_webhook``, with the API's bearer token).
+``campaigns.labelstudio.webhooks.register_webhook``, with the API's bearer token).
 It never gets a 5xx:
 a change that starts (or joins) an export is answered 202 with the export job, anything else
 200 ``{"ignored": reason}``. Polling (the exports on demand and the nightly job) stays the
@@ -18,10 +18,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from campaigns.errors import NotFoundError
-from campaigns.lifecycle import webhook_export as webhooks
+from campaigns.job_actions import export_action
+from campaigns.labelstudio.webhooks import EXPORT_ACTIONS
+from campaigns.lifecycle import webhook_export
 from campaigns.state.db import get_engine
 from campaigns.state.models import MAX_ID, CampaignStatus
-from services.api.actions import export_action
 from services.api.deps import SessionDep, SettingsDep
 from services.api.schemas import JobPublic
 
@@ -80,17 +81,17 @@ def label_studio_webhook(
     that job; a job queued behind a running export waits for it. Answered at once (Label
     Studio waits for the answer inside the annotator's save, 1 s at most).
     """
-    if event.action not in webhooks.EXPORT_ACTIONS:
+    if event.action not in EXPORT_ACTIONS:
         return _ignored(f"action {event.action or '(none)'!r} does not change annotations")
     project_id = event.project_id() or project
     if project_id is None:
         return _ignored("no project id in the payload nor in the URL")
     try:
-        campaign = webhooks.campaign_for_project(session, project_id)
+        campaign = webhook_export.campaign_for_project(session, project_id)
         if campaign.status == CampaignStatus.ARCHIVED:
             return _ignored(f"campaign {campaign.id} is archived")
         assert campaign.id is not None
-        job, created = webhooks.debounced_export_job(session, campaign.id)
+        job, created = webhook_export.debounced_export_job(session, campaign.id)
     except NotFoundError:
         return _ignored(f"project {project_id} is not a campaign's")
     except Exception as err:  # Label Studio must never get a 5xx; polling will catch up
@@ -101,6 +102,6 @@ def label_studio_webhook(
 
         action = export_action(settings, campaign_id)
         background.add_task(
-            webhooks.run_when_free, get_engine(settings), job.id, campaign_id, action
+            webhook_export.run_when_free, get_engine(settings), job.id, campaign_id, action
         )
     return JobPublic.of(job)

@@ -1,12 +1,12 @@
-"""A campaign's life: create its Label Studio project, push its tasks, export its annotations.
+"""Exporting a campaign: its annotations read back from Label Studio into a versioned snapshot.
 
-These functions are what the CLI and the REST API both call; they hold no I/O of their own
-beyond the storage, the database session and the Label Studio gateway they are handed.
+``exports/campaign=ID/version=V/{annotations,gold}.parquet``, joined with the sample's design
+columns; ``LATEST`` moves last, so readers never see half an export. Also the readers of the
+latest snapshot that metrics, progress and the training set use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,150 +17,13 @@ from sqlmodel import Session
 from campaigns.errors import EmptySelectionError, NotFoundError
 from campaigns.labelstudio.gateway import LabelStudioGateway
 from campaigns.labelstudio.kinds import CampaignKit
-from campaigns.labelstudio.routing import parse_routes, units_of_team
 from campaigns.metrics.gold_labels import GOLD_RULE, resolve_gold
 from campaigns.sampling.registry import load_sample_table
 from campaigns.state import crud
-from campaigns.state.models import Campaign, CampaignCreate, CampaignStatus
+from campaigns.state.models import Campaign, CampaignStatus
 from campaigns.storage import Storage
 
 EXPORTS_DIR = "exports"
-
-
-def _create_project(
-    gateway: LabelStudioGateway, kit: CampaignKit, campaign: Campaign, title: str
-) -> int:
-    title = title if len(title) >= 3 else f"Campaign {title}"
-    return gateway.create_project(
-        title[:50],
-        kit.label_config(),
-        description=campaign.description
-        or f"{campaign.kind} campaign on sample {campaign.sample_id}",
-        overlap=campaign.annotations_per_task,
-    )
-
-
-def create_campaign(
-    session: Session, gateway: LabelStudioGateway, kit: CampaignKit, data: CampaignCreate
-) -> Campaign:
-    """Record the campaign and create its Label Studio project(s) (undone if that fails).
-
-    With a routing rule, one team campaign (and project) per team is created under it; the
-    campaign itself then has no project and stands for the whole.
-    """
-    routes = parse_routes(data.routing.split(";")) if data.routing.strip() else []
-    campaign = crud.add_campaign(session, data)
-    created = [campaign]
-    try:
-        if not routes:
-            campaign.ls_project_id = _create_project(gateway, kit, campaign, campaign.name)
-            return crud.save(session, campaign)
-        for route in routes:
-            team = crud.add_campaign(
-                session,
-                CampaignCreate(
-                    name=f"{campaign.name}-{route.team}",
-                    kind=campaign.kind,
-                    sample_id=campaign.sample_id,
-                    description=campaign.description,
-                    annotations_per_task=campaign.annotations_per_task,
-                ),
-            )
-            created.append(team)
-            team.team, team.parent_id = route.team, campaign.id
-            team.ls_project_id = _create_project(
-                gateway, kit, team, f"{campaign.name} / {route.team}"
-            )
-            crud.save(session, team)
-        return crud.save(session, campaign)
-    except Exception:
-        for row in reversed(created):
-            session.delete(row)
-        session.commit()
-        raise
-
-
-def _team_units(
-    session: Session, campaign: Campaign, table: pa.Table, sections: pa.Table | None
-) -> pa.Table:
-    """The units of the sample that the routing rule sends to this team campaign."""
-    if campaign.team is None or campaign.parent_id is None:
-        return table
-    parent = crud.get_campaign(session, campaign.parent_id)
-    if sections is None:
-        raise NotFoundError("Routing needs the nomenclature's sections (division -> section).")
-    return units_of_team(table, campaign.team, parse_routes(parent.routing.split(";")), sections)
-
-
-@dataclass
-class PushSummary:
-    campaign_id: int
-    project_id: int
-    sample_size: int
-    imported: int
-    already_present: int
-    project_url: str
-    teams: dict[str, int] = field(default_factory=dict)
-
-
-def push_campaign(
-    session: Session,
-    storage: Storage,
-    gateway: LabelStudioGateway,
-    kit: CampaignKit,
-    campaign: Campaign,
-    *,
-    batch_size: int = 1000,
-    on_batch: Callable[[int], None] | None = None,
-    sections: pa.Table | None = None,
-) -> PushSummary:
-    """Import the sample's tasks that are not yet in the project (safe to rerun).
-
-    A routed campaign pushes each team's units into its team's project.
-    """
-    teams = crud.team_campaigns(session, campaign)
-    if teams:
-        parts = [
-            push_campaign(
-                session, storage, gateway, kit, team,
-                batch_size=batch_size, on_batch=on_batch, sections=sections,
-            )
-            for team in teams
-        ]  # fmt: skip
-        campaign.tasks_pushed = sum(team.tasks_pushed for team in teams)
-        if campaign.status == CampaignStatus.CREATED:
-            campaign.status = CampaignStatus.PUSHED
-        crud.save(session, campaign)
-        return PushSummary(
-            campaign_id=campaign.id or 0,
-            project_id=0,
-            sample_size=sum(p.sample_size for p in parts),
-            imported=sum(p.imported for p in parts),
-            already_present=sum(p.already_present for p in parts),
-            project_url=", ".join(p.project_url for p in parts),
-            teams={t.team or "": p.sample_size for t, p in zip(teams, parts, strict=True)},
-        )
-    if campaign.ls_project_id is None:
-        raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
-    sample = crud.get_sample(session, campaign.sample_id)
-    table = _team_units(session, campaign, load_sample_table(storage, sample), sections)
-    assert campaign.id is not None
-    tasks = kit.tasks(table, campaign.id)
-    imported = gateway.import_tasks(
-        campaign.ls_project_id, tasks, batch_size=batch_size, on_batch=on_batch
-    )
-    campaign.tasks_pushed = gateway.task_count(campaign.ls_project_id)
-    if campaign.status == CampaignStatus.CREATED:
-        campaign.status = CampaignStatus.PUSHED
-    crud.save(session, campaign)
-    return PushSummary(
-        campaign_id=campaign.id,
-        project_id=campaign.ls_project_id,
-        sample_size=table.num_rows,
-        imported=imported,
-        already_present=len(tasks) - imported,
-        project_url=gateway.project_url(campaign.ls_project_id),
-    )
 
 
 @dataclass
@@ -350,23 +213,3 @@ def latest_annotations(
     """Every annotation (one row per expert and task) of the campaign's latest export."""
     teams = _team_tables(session, storage, campaign, "annotations.parquet")
     return teams if teams is not None else _latest_file(storage, campaign, "annotations.parquet")
-
-
-def campaign_progress(
-    session: Session, gateway: LabelStudioGateway, campaign: Campaign
-) -> dict[str, object]:
-    """Label Studio's counters for the campaign, summed over its teams (and per team)."""
-    zero = {"tasks": 0, "tasks_annotated": 0, "annotations": 0, "skipped": 0}
-    teams = crud.team_campaigns(session, campaign)
-    per_team = {
-        t.team or "": gateway.project_progress(t.ls_project_id) if t.ls_project_id else zero
-        for t in teams
-    }
-    if teams:
-        counts = {k: sum(c[k] for c in per_team.values()) for k in zero}
-    elif campaign.ls_project_id:
-        counts = gateway.project_progress(campaign.ls_project_id)
-    else:
-        counts = dict(zero)
-    done = counts["tasks_annotated"] / counts["tasks"] if counts["tasks"] else 0.0
-    return {**counts, "progress": done, "teams": per_team}

@@ -14,7 +14,6 @@ import contextlib
 import io
 import os
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -204,12 +203,6 @@ class Storage:
             partitioning=part,
             partition_base_dir=self.path(*parts),
         )
-
-    def iter_dirs(self, *parts: str) -> Iterator[str]:
-        selector = pafs.FileSelector(self.path(*parts), recursive=False, allow_not_found=True)
-        for info in self.fs.get_file_info(selector):
-            if info.type == pafs.FileType.Directory:
-                yield info.base_name
 
     def _unavailable(self, err: OSError) -> ServiceUnavailableError:
         return ServiceUnavailableError(

@@ -9,7 +9,6 @@ database transaction, so a batch is in the project whole or not at all.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -269,36 +268,6 @@ class LabelStudioGateway:
                 break
             page += 1
         return tasks
-
-    def export_annotated_tasks(self, project_id: int, poll_seconds: float = 0.5) -> list[dict]:
-        """A snapshot export of the annotated tasks only (with their annotations)."""
-        export = self._call(
-            self.client.projects.exports.create,
-            id=project_id,
-            title="annotation-campaigns",
-            task_filter_options={"annotated": "only"},
-        )
-        deadline = time.monotonic() + 600
-        while True:
-            current = self._call(
-                self.client.projects.exports.get, id=project_id, export_pk=export.id
-            )
-            if current.status == "completed":
-                break
-            if current.status == "failed" or time.monotonic() > deadline:
-                raise ServiceUnavailableError(
-                    f"Label Studio export {export.id} of project {project_id} {current.status}.",
-                    "Look at the Label Studio server log, then retry.",
-                )
-            time.sleep(poll_seconds)
-        chunks = self._call(
-            self.client.projects.exports.download,
-            id=project_id,
-            export_pk=export.id,
-            export_type="JSON",
-        )
-        payload = b"".join(chunks)
-        return list(json.loads(payload)) if payload else []
 
     # -- webhooks (the SDK 2.x has no typed surface for them: plain REST) ------------------
     def webhooks(self, project_id: int) -> list[dict[str, Any]]:

@@ -80,10 +80,6 @@ class DriftResult:
     skipped_groups: list[str] = field(default_factory=list)
     """Groups of ``by`` left without their own report (too few rows in a window)."""
 
-    @property
-    def alerting(self) -> bool:
-        return bool(self.alerts)
-
 
 def window_frame(storage: Storage, window: Window, sections: pa.Table) -> pd.DataFrame:
     """The window's ``confidence``, ``predicted_code`` and ``section``, one row per request.

@@ -5,22 +5,26 @@ Every secret is a ``SecretStr`` so that printing or logging the settings never s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CAMPAIGNS_"
 
 
 class Settings(BaseSettings):
     """Where the campaign state, the traffic and Label Studio live."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CAMPAIGNS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
     database_url: str = Field(
-        default="sqlite:///campaigns.state.db",
+        default="sqlite:///campaigns.db",
         description="SQLAlchemy URL of the campaign database (SQLite file or PostgreSQL).",
     )
     storage_root: str = Field(
@@ -30,9 +34,9 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(
         default=None, description="S3 endpoint, e.g. http://127.0.0.1:9000 for MinIO."
     )
-    s3_access_key_id: str | None = None
-    s3_secret_access_key: SecretStr | None = None
-    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = Field(default=None, description="S3 access key id.")
+    s3_secret_access_key: SecretStr | None = Field(default=None, description="S3 secret key.")
+    s3_region: str = Field(default="us-east-1", description="S3 region (MinIO accepts any).")
 
     label_studio_url: str = Field(
         default="http://127.0.0.1:8080", description="Base URL of the Label Studio server."
@@ -40,7 +44,9 @@ class Settings(BaseSettings):
     label_studio_token: SecretStr | None = Field(
         default=None, description="Label Studio API token (Account & Settings > Access Token)."
     )
-    label_studio_timeout: float = 120.0
+    label_studio_timeout: float = Field(
+        default=120.0, gt=0, description="Seconds before a Label Studio request times out."
+    )
 
     auto_coding_threshold: float = Field(
         default=0.8,
@@ -51,28 +57,43 @@ class Settings(BaseSettings):
     nomenclature: str | None = Field(
         default=None,
         description="Path or URL of the nomenclature table (NAF rév.2 5-level CSV/XLSX). "
-        "Unset: the small built-in SAMPLE nomenclature, enough for the demo only.",
+        "Unset: the built-in official NAF rév.2 (Insee, 732 subclasses).",
     )
     new_nomenclature: str | None = Field(
         default=None,
-        description="Path or URL of the NAF 2025 (NACE Rev.2.1) table. Unset: built-in sample.",
+        description="Path or URL of the NAF 2025 (NACE Rev.2.1) table. "
+        "Unset: the built-in official NAF 2025 (Insee, 746 subclasses).",
     )
     correspondence: str | None = Field(
         default=None,
         description="Path or URL of the NAF rév.2 -> NAF 2025 correspondence (Insee's XLS/CSV "
-        "layout). Unset: built-in sample.",
+        "layout), checked against the two nomenclatures. Unset: the built-in official table "
+        "(Insee, January 2026: 520 univocal, 212 multivocal old codes).",
     )
     context_legal_categories: str | None = Field(
         default=None,
         description="Path or URL of the legal-category (cj) titles shown to experts "
         "(env CAMPAIGNS_CONTEXT_LEGAL_CATEGORIES): a CSV with a code column and a "
-        "libelle/title/label column, or a {code: title} JSON. Unset: raw codes.",
+        "libelle/title/label column, or a {code: title} JSON. Unset: the built-in Insee "
+        "legal categories.",
     )
     context_activity_natures: str | None = Field(
         default=None,
         description="Path or URL of the activity-nature (activ_nat_et) titles shown to experts "
         "(env CAMPAIGNS_CONTEXT_ACTIVITY_NATURES): a {code: title} JSON or a code,title CSV; "
-        "'/////////' titles count as missing. Unset: raw codes.",
+        "'/////////' titles count as missing. Unset: the built-in Sirene activity natures.",
+    )
+    language: Literal["fr", "en"] = Field(
+        default="fr",
+        description="Language of everything experts read in Label Studio (env "
+        "CAMPAIGNS_LANGUAGE): 'fr' (default, the experts' language) or 'en'. Annotations "
+        "store language-independent values, so exports read the same either way.",
+    )
+    candidate_notes: str | None = Field(
+        default=None,
+        description="Path of a CSV or Parquet table with columns code,note: the explanatory "
+        "note ('comprend / ne comprend pas') of new codes, shown beside each candidate in "
+        "transition tasks (env CAMPAIGNS_CANDIDATE_NOTES). Unset: titles only.",
     )
     label_studio_webhook_url: str | None = Field(
         default=None,
@@ -89,6 +110,43 @@ class Settings(BaseSettings):
         if self.database_url.startswith(prefix):
             return Path(self.database_url[len(prefix) :])
         return None
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One setting as ``campaigns settings`` shows it."""
+
+    name: str
+    env: str
+    default: str
+    current: str
+    secret: bool
+    description: str
+
+
+def _shown(value: object) -> str:
+    return "(unset)" if value is None else str(value)
+
+
+def describe_settings(settings: Settings) -> list[SettingRow]:
+    """Every setting with its environment variable, default and current value, secrets masked."""
+    rows = []
+    for name, info in Settings.model_fields.items():
+        current = getattr(settings, name)
+        secret = isinstance(current, SecretStr) or "SecretStr" in str(info.annotation)
+        rows.append(
+            SettingRow(
+                name=name,
+                env=f"{ENV_PREFIX}{name.upper()}",
+                default=_shown(info.default),
+                current=("********" if current is not None else "(unset)")
+                if secret
+                else _shown(current),
+                secret=secret,
+                description=info.description or "",
+            )
+        )
+    return rows
 
 
 @lru_cache

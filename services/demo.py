@@ -90,7 +90,7 @@ def main() -> None:
         s3.env("s3://demo/campaigns")
         | ls.env()
         | {
-            "CAMPAIGNS_DATABASE_URL": f"sqlite:///{DEMO_DIR / 'campaigns.state.db'}",
+            "CAMPAIGNS_DATABASE_URL": f"sqlite:///{DEMO_DIR / 'campaigns.db'}",
         }
     )
     from campaigns.config import get_settings
@@ -101,7 +101,7 @@ def main() -> None:
     try:
         get_engine(get_settings())
     except ConfigurationError as err:  # a .demo/ left by an older version: start afresh
-        old = DEMO_DIR / "campaigns.state.db"
+        old = DEMO_DIR / "campaigns.db"
         old.rename(old.with_suffix(f".db.{run_id}.bak"))
         print(f"{err.message} Kept it as {old.with_suffix(f'.db.{run_id}.bak')}.")
 

@@ -101,7 +101,7 @@ def postgres() -> Iterator[PostgresServer | None]:
 def database_url(tmp_path: Path, postgres: PostgresServer | None) -> str:
     """A fresh, empty database per test: SQLite file, or a new PostgreSQL database."""
     if postgres is None:
-        return f"sqlite:///{tmp_path / 'campaigns.state.db'}"
+        return f"sqlite:///{tmp_path / 'campaigns.db'}"
     name = f"t_{uuid.uuid4().hex[:12]}"
     engine = create_engine(postgres.url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
@@ -116,7 +116,7 @@ def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     monkeypatch.chdir(tmp_path)
     env = {
         "CAMPAIGNS_STORAGE_ROOT": str(tmp_path / "store"),
-        "CAMPAIGNS_DATABASE_URL": f"sqlite:///{tmp_path / 'campaigns.state.db'}",
+        "CAMPAIGNS_DATABASE_URL": f"sqlite:///{tmp_path / 'campaigns.db'}",
     }
     _apply_env(monkeypatch, env)
     yield env

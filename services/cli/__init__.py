@@ -19,6 +19,7 @@ from services.cli import (
     estimate,
     nace,
     sampling,
+    settings,
     traffic,
     training,
     transition,
@@ -52,6 +53,7 @@ campaign.register(app)
 training.register(app)
 drift.register(app)
 estimate.register(app)
+settings.register(app)
 
 
 def main() -> None:

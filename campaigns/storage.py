@@ -23,7 +23,12 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from campaigns.config import Settings
-from campaigns.errors import ConfigurationError, NotFoundError, ServiceUnavailableError
+from campaigns.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 
 # pyarrow >= 21 sends streaming checksums that several S3 servers refuse or store corrupt,
 # and no SDK should probe a cloud metadata address from an office network.
@@ -105,12 +110,12 @@ class Storage:
 
     # -- paths -----------------------------------------------------------------------------
     def path(self, *parts: str) -> str:
-        """The filesystem path of ``parts`` below the root."""
-        rel = "/".join(p.strip("/") for p in parts if p)
+        """The filesystem path of ``parts`` below the root (never outside it)."""
+        rel = _relative_key(parts)
         return f"{self.base}/{rel}" if rel else self.base
 
     def uri(self, *parts: str) -> str:
-        rel = "/".join(p.strip("/") for p in parts if p)
+        rel = _relative_key(parts)
         return f"{self.root_uri}/{rel}" if rel else self.root_uri
 
     def exists(self, *parts: str) -> bool:
@@ -209,6 +214,22 @@ class Storage:
             f"Storage error at {self.root_uri}: {_first_line(err)}",
             "Check that the storage root exists and the S3 server is reachable.",
         )
+
+
+def _relative_key(parts: tuple[str, ...]) -> str:
+    """``parts`` joined into a key below the root; refuses any key that could leave it.
+
+    Keys are built from names users chose (campaigns, samples, files): a ``..`` segment, a
+    backslash or a control character is refused here, whatever layer let it through.
+    """
+    segments = [s for p in parts if p for s in p.split("/") if s]
+    for segment in segments:
+        if segment in (".", "..") or "\\" in segment or any(ord(c) < 32 for c in segment):
+            raise InvalidArgumentError(
+                f"Refused storage key {'/'.join(parts)!r}: it must stay below the storage root.",
+                "Use names made of letters, digits, '.', '_' and '-'.",
+            )
+    return "/".join(segments)
 
 
 def _first_line(err: BaseException) -> str:

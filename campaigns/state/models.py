@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 
@@ -44,8 +46,18 @@ class Sample(SQLModel, table=True):
     uri: str
 
 
+# Names become Label Studio titles, file names and storage keys: a slug, never a path.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
 class CampaignBase(SQLModel):
-    name: str = Field(index=True, unique=True, min_length=1, max_length=200)
+    name: str = Field(
+        index=True,
+        unique=True,
+        min_length=1,
+        max_length=100,
+        description="Letters, digits, '.', '_' and '-', starting with a letter or digit.",
+    )
     kind: CampaignKind = CampaignKind.GOLD
     sample_id: str = Field(foreign_key="sample.id")
     description: str = ""
@@ -57,6 +69,16 @@ class CampaignBase(SQLModel):
         "'team=patterns' separated by ';', e.g. 'agri=A;trade=G,45;others=*' (section letters, "
         "divisions, ranges 10-33, code prefixes, * for the rest; first match wins).",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_slug(cls, value: str) -> str:
+        if not re.fullmatch(NAME_PATTERN, value):
+            raise ValueError(
+                "a campaign name is letters, digits, '.', '_' and '-', starting with a letter "
+                f"or digit (it becomes file names and storage keys); got {value!r}"
+            )
+        return value
 
 
 class Campaign(CampaignBase, table=True):

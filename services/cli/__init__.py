@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from campaigns.errors import CampaignError
@@ -28,14 +29,32 @@ from services.cli.context import err_console
 
 
 class _FriendlyErrors(TyperGroup):
-    """Turn the project's errors into one red line and exit code 2, never a traceback."""
+    """Turn the project's errors into one red line and exit code 2, never a traceback.
+
+    The one place where the CLI translates errors: the core's (with their hint), the
+    nomenclature package's (a table that cannot be used), and an argument the models refuse.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
+        from pydantic import ValidationError
+
+        from nace_mapping.errors import NaceMappingError
+
         try:
             return super().invoke(ctx)
         except CampaignError as err:
-            err_console.print(f"[bold red]Error:[/] {err.one_line()}", highlight=False)
-            raise typer.Exit(2) from err
+            _fail(err.one_line(), err)
+        except NaceMappingError as err:
+            _fail(f"{err} Fix the table, or point the setting at another edition.", err)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            _fail(f"Invalid {where}: {first.get('msg', 'invalid value')}.", err)
+
+
+def _fail(message: str, err: Exception) -> None:
+    err_console.print(f"[bold red]Error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(2) from err
 
 
 app = typer.Typer(

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from campaigns.duck import connect, fetch_arrow
-from campaigns.errors import ConfigurationError
+from campaigns.errors import InvalidArgumentError
 
 _TEAM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$")
 _RANGE = re.compile(r"^(\d{2})-(\d{2})$")
@@ -56,14 +56,14 @@ def parse_route(text: str) -> Route:
     team = team.strip()
     patterns = tuple(p.strip() for p in rest.split(",") if p.strip())
     if not sep or not _TEAM.match(team) or not patterns:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"Bad routing rule {text!r}.",
             "Write team=patterns, e.g. trade=G,45.1 or services=* (letters, divisions, "
             "ranges like 10-33, code prefixes).",
         )
     for p in patterns:
         if not (p == "*" or (len(p) == 1 and p.isalpha()) or _RANGE.match(p) or _PREFIX.match(p)):
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"Bad pattern {p!r} in the routing rule of team {team!r}.",
                 "Use a section letter (G), a division (45), a range (10-33), a code prefix "
                 "(45.1, 47.11) or * for the rest.",
@@ -75,7 +75,7 @@ def parse_routes(texts: list[str]) -> list[Route]:
     routes = [parse_route(t) for t in texts]
     teams = [r.team for r in routes]
     if len(set(teams)) != len(teams):
-        raise ConfigurationError("A team appears in two routing rules.", "One rule per team.")
+        raise InvalidArgumentError("A team appears in two routing rules.", "One rule per team.")
     return routes
 
 
@@ -94,7 +94,7 @@ def assign_teams(sample: pa.Table, routes: list[Route], sections: pa.Table) -> p
     unrouted = routed.filter(routed.column("team").is_null())
     if unrouted.num_rows:
         codes = sorted(set(unrouted.column("predicted_code").to_pylist()))[:5]
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{unrouted.num_rows} units match no routing rule (predicted codes such as "
             f"{', '.join(map(str, codes))}).",
             "Add a rule for them, or a catch-all team such as others=*.",

@@ -49,11 +49,9 @@ def run(method: str, root: str) -> dict[str, float]:
 
     def ours() -> int:
         con = connect()
-        window_relation(con, storage, window)
+        view = window_relation(con, storage, window)
         fetch = window_rows_fetcher(storage, window)
-        return draw_sample_from(
-            con, "window_traffic", design, n=N, seed=1, fetch_rows=fetch
-        ).sample_size
+        return draw_sample_from(con, view.name, design, n=N, seed=1, fetch_rows=fetch).sample_size
 
     def bare() -> int:
         con = connect()

@@ -81,25 +81,25 @@ def parse_routes(texts: list[str]) -> list[Route]:
 
 def assign_teams(sample: pa.Table, routes: list[Route], sections: pa.Table) -> pa.Table:
     """``sample`` with a ``team`` column; raises if a unit matches no rule."""
-    con = connect()
-    con.register("sample", sample)
-    con.register("sections", sections)
-    cases = " ".join(f"WHEN {r.sql()} THEN '{r.team}'" for r in routes)
-    routed = fetch_arrow(
-        con,
-        f"""SELECT s.*, CASE {cases} END AS team
-            FROM (SELECT x.*, d.section FROM sample x
-                  LEFT JOIN sections d ON d.division = left(x.predicted_code, 2)) s""",
-    )
-    unrouted = routed.filter(routed.column("team").is_null())
-    if unrouted.num_rows:
-        codes = sorted(set(unrouted.column("predicted_code").to_pylist()))[:5]
-        raise InvalidArgumentError(
-            f"{unrouted.num_rows} units match no routing rule (predicted codes such as "
-            f"{', '.join(map(str, codes))}).",
-            "Add a rule for them, or a catch-all team such as others=*.",
+    with connect() as con:
+        con.register("sample", sample)
+        con.register("sections", sections)
+        cases = " ".join(f"WHEN {r.sql()} THEN '{r.team}'" for r in routes)
+        routed = fetch_arrow(
+            con,
+            f"""SELECT s.*, CASE {cases} END AS team
+                FROM (SELECT x.*, d.section FROM sample x
+                      LEFT JOIN sections d ON d.division = left(x.predicted_code, 2)) s""",
         )
-    return routed.drop_columns(["section"])
+        unrouted = routed.filter(routed.column("team").is_null())
+        if unrouted.num_rows:
+            codes = sorted(set(unrouted.column("predicted_code").to_pylist()))[:5]
+            raise InvalidArgumentError(
+                f"{unrouted.num_rows} units match no routing rule (predicted codes such as "
+                f"{', '.join(map(str, codes))}).",
+                "Add a rule for them, or a catch-all team such as others=*.",
+            )
+        return routed.drop_columns(["section"])
 
 
 def units_of_team(sample: pa.Table, team: str, routes: list[Route], sections: pa.Table) -> pa.Table:

@@ -62,24 +62,24 @@ def training_rows(gold: pa.Table, *, campaign_id: int, nomenclature_name: str) -
             f"The gold table lacks the column(s) {', '.join(missing)}.",
             f"Expected a campaign export's gold table; found: {', '.join(gold.column_names)}.",
         )
-    con = connect()
-    con.register("gold", gold.select(list(GOLD_COLUMNS)))
-    return fetch_arrow(
-        con,
-        """
-        SELECT text::VARCHAR AS text,
-               trim(gold_code::VARCHAR) AS code,
-               weight::DOUBLE AS weight,
-               $campaign_id::BIGINT AS source_campaign,
-               $nomenclature::VARCHAR AS nomenclature,
-               request_id::VARCHAR AS request_id
-        FROM gold
-        WHERE status = 'coded' AND gold_code IS NOT NULL AND trim(gold_code::VARCHAR) <> ''
-        QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY gold_code) = 1
-        ORDER BY request_id
-        """,
-        {"campaign_id": campaign_id, "nomenclature": nomenclature_name},
-    )
+    with connect() as con:
+        con.register("gold", gold.select(list(GOLD_COLUMNS)))
+        return fetch_arrow(
+            con,
+            """
+            SELECT text::VARCHAR AS text,
+                   trim(gold_code::VARCHAR) AS code,
+                   weight::DOUBLE AS weight,
+                   $campaign_id::BIGINT AS source_campaign,
+                   $nomenclature::VARCHAR AS nomenclature,
+                   request_id::VARCHAR AS request_id
+            FROM gold
+            WHERE status = 'coded' AND gold_code IS NOT NULL AND trim(gold_code::VARCHAR) <> ''
+            QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY gold_code) = 1
+            ORDER BY request_id
+            """,
+            {"campaign_id": campaign_id, "nomenclature": nomenclature_name},
+        )
 
 
 def label_conflicts(rows: pa.Table, training_set: pa.Table) -> pa.Table:
@@ -90,33 +90,33 @@ def label_conflicts(rows: pa.Table, training_set: pa.Table) -> pa.Table:
     ``text, training_code, gold_code, weight, source_campaign, request_id``.
     """
     _check_training_columns(training_set.column_names, "the training set")
-    con = connect()
-    con.register("gold_rows", rows)
-    con.register("training", training_set.select(list(TRAINING_COLUMNS)))
-    return fetch_arrow(
-        con,
-        f"""
-        WITH train AS (
-            SELECT {_text_norm("text::VARCHAR")} AS text_norm,
-                   {_code_key("code::VARCHAR")} AS code_key,
-                   min(trim(code::VARCHAR)) AS training_code
-            FROM training
-            WHERE text IS NOT NULL AND code IS NOT NULL AND trim(code::VARCHAR) <> ''
-            GROUP BY ALL
-        ), gold AS (
-            SELECT text, code AS gold_code, weight, source_campaign, request_id,
-                   {_text_norm("text")} AS text_norm,
-                   {_code_key("code")} AS code_key
-            FROM gold_rows
-            WHERE text IS NOT NULL AND code IS NOT NULL
+    with connect() as con:
+        con.register("gold_rows", rows)
+        con.register("training", training_set.select(list(TRAINING_COLUMNS)))
+        return fetch_arrow(
+            con,
+            f"""
+            WITH train AS (
+                SELECT {_text_norm("text::VARCHAR")} AS text_norm,
+                       {_code_key("code::VARCHAR")} AS code_key,
+                       min(trim(code::VARCHAR)) AS training_code
+                FROM training
+                WHERE text IS NOT NULL AND code IS NOT NULL AND trim(code::VARCHAR) <> ''
+                GROUP BY ALL
+            ), gold AS (
+                SELECT text, code AS gold_code, weight, source_campaign, request_id,
+                       {_text_norm("text")} AS text_norm,
+                       {_code_key("code")} AS code_key
+                FROM gold_rows
+                WHERE text IS NOT NULL AND code IS NOT NULL
+            )
+            SELECT g.text, t.training_code, g.gold_code, g.weight, g.source_campaign, g.request_id
+            FROM gold g
+            JOIN train t ON t.text_norm = g.text_norm AND t.text_norm <> ''
+            WHERE t.code_key <> g.code_key
+            ORDER BY g.request_id, t.code_key
+            """,
         )
-        SELECT g.text, t.training_code, g.gold_code, g.weight, g.source_campaign, g.request_id
-        FROM gold g
-        JOIN train t ON t.text_norm = g.text_norm AND t.text_norm <> ''
-        WHERE t.code_key <> g.code_key
-        ORDER BY g.request_id, t.code_key
-        """,
-    )
 
 
 def read_training_set(path: str) -> pa.Table:
@@ -137,16 +137,18 @@ def read_training_set(path: str) -> pa.Table:
             f"Cannot tell the format of {path!r}.",
             "Name the file *.parquet or *.csv (a folder is read as Parquet files).",
         )
-    con = connect()
-    try:
-        columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-    except duckdb.Error as err:
-        raise InputFormatError(
-            f"Cannot read the training set {path!r}: {str(err).splitlines()[0]}",
-            "Give a readable Parquet file or a CSV file with a header line.",
-        ) from err
-    _check_training_columns(columns, path)
-    return fetch_arrow(con, f"SELECT text::VARCHAR AS text, code::VARCHAR AS code FROM {source}")
+    with connect() as con:
+        try:
+            columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        except duckdb.Error as err:
+            raise InputFormatError(
+                f"Cannot read the training set {path!r}: {str(err).splitlines()[0]}",
+                "Give a readable Parquet file or a CSV file with a header line.",
+            ) from err
+        _check_training_columns(columns, path)
+        return fetch_arrow(
+            con, f"SELECT text::VARCHAR AS text, code::VARCHAR AS code FROM {source}"
+        )
 
 
 def _literal(path: str) -> str:

@@ -50,16 +50,18 @@ def _with_request_ids(table: pa.Table, text_column: str, code_column: str) -> pa
             f"(it has: {', '.join(table.column_names)}).",
             "Name them with --text-column and --code-column.",
         )
-    con = connect()
-    con.register("input", table)
-    rid = "request_id" if "request_id" in table.column_names else "'row-' || row_number() OVER ()"
-    return fetch_arrow(
-        con,
-        f'SELECT {rid} AS request_id, "{text_column}" AS text, "{code_column}" AS code, '
-        f'* EXCLUDE ("{text_column}", "{code_column}"'
-        + (', "request_id")' if "request_id" in table.column_names else ")")
-        + " FROM input",
-    )
+    with connect() as con:
+        con.register("input", table)
+        rid = (
+            "request_id" if "request_id" in table.column_names else "'row-' || row_number() OVER ()"
+        )
+        return fetch_arrow(
+            con,
+            f'SELECT {rid} AS request_id, "{text_column}" AS text, "{code_column}" AS code, '
+            f'* EXCLUDE ("{text_column}", "{code_column}"'
+            + (', "request_id")' if "request_id" in table.column_names else ")")
+            + " FROM input",
+        )
 
 
 def prepare_transition(
@@ -87,51 +89,51 @@ def prepare_transition(
             "No row has a multivocal code: there is nothing for experts to decide.",
             f"The {result.univocal.num_rows} univocal rows are recoded in {univocal_uri}.",
         )
-    con = connect()
-    con.register(
-        "queue",
-        result.multivocal.rename_columns(
-            {c: ("old_code" if c == "code" else c) for c in result.multivocal.column_names}
-        ),
-    )
-    drawn = draw_simple_random_sample(con, "queue", n=size, seed=seed)
-    params = {"size": size, "source_rows": rows.num_rows, "kind": "transition", "name": name}
-    digest = hashlib.sha1(json.dumps(params | {"seed": seed}, sort_keys=True).encode())
-    sample_id = f"transition-{digest.hexdigest()[:10]}"
-    sample_table = (
-        drawn.table.drop_columns(["stratum"])
-        .append_column("stratum", drawn.table.column("old_code"))
-        .append_column("sample_id", pa.array([sample_id] * drawn.table.num_rows))
-    )
-    uri = storage.write_table(sample_table, f"{SAMPLES_DIR}/{sample_id}.parquet")
-    today = datetime.now(UTC).date()
-    sample = session.get(Sample, sample_id) or Sample(
-        id=sample_id,
-        window_start=today,
-        window_end=today,
-        design="srs",
-        design_params=json.dumps(params),
-        seed=seed,
-        population_size=drawn.population_size,
-        sample_size=drawn.sample_size,
-        uri=uri,
-    )
-    session.add(sample)
-    session.commit()
-    session.refresh(sample)
-    reasons = (
-        result.summary.get("quarantine_reasons", {}) if isinstance(result.summary, dict) else {}
-    )
-    return TransitionPlan(
-        sample=sample,
-        rows=rows.num_rows,
-        univocal=result.univocal.num_rows,
-        multivocal=result.multivocal.num_rows,
-        quarantined=result.quarantine.num_rows,
-        quarantine_reasons=dict(reasons),
-        univocal_uri=univocal_uri,
-        queue_uri=queue_uri,
-    )
+    with connect() as con:
+        con.register(
+            "queue",
+            result.multivocal.rename_columns(
+                {c: ("old_code" if c == "code" else c) for c in result.multivocal.column_names}
+            ),
+        )
+        drawn = draw_simple_random_sample(con, "queue", n=size, seed=seed)
+        params = {"size": size, "source_rows": rows.num_rows, "kind": "transition", "name": name}
+        digest = hashlib.sha1(json.dumps(params | {"seed": seed}, sort_keys=True).encode())
+        sample_id = f"transition-{digest.hexdigest()[:10]}"
+        sample_table = (
+            drawn.table.drop_columns(["stratum"])
+            .append_column("stratum", drawn.table.column("old_code"))
+            .append_column("sample_id", pa.array([sample_id] * drawn.table.num_rows))
+        )
+        uri = storage.write_table(sample_table, f"{SAMPLES_DIR}/{sample_id}.parquet")
+        today = datetime.now(UTC).date()
+        sample = session.get(Sample, sample_id) or Sample(
+            id=sample_id,
+            window_start=today,
+            window_end=today,
+            design="srs",
+            design_params=json.dumps(params),
+            seed=seed,
+            population_size=drawn.population_size,
+            sample_size=drawn.sample_size,
+            uri=uri,
+        )
+        session.add(sample)
+        session.commit()
+        session.refresh(sample)
+        reasons = (
+            result.summary.get("quarantine_reasons", {}) if isinstance(result.summary, dict) else {}
+        )
+        return TransitionPlan(
+            sample=sample,
+            rows=rows.num_rows,
+            univocal=result.univocal.num_rows,
+            multivocal=result.multivocal.num_rows,
+            quarantined=result.quarantine.num_rows,
+            quarantine_reasons=dict(reasons),
+            univocal_uri=univocal_uri,
+            queue_uri=queue_uri,
+        )
 
 
 def transition_split(gold: pa.Table) -> pa.Table:
@@ -140,25 +142,25 @@ def transition_split(gold: pa.Table) -> pa.Table:
     Only tasks whose experts agreed on a code count ("none of these", skipped and invalid are
     reported by the export, not spread over the candidates).
     """
-    con = connect()
-    con.register("gold", gold)
-    shares = fetch_arrow(
-        con,
-        """
-        SELECT old_code, gold_code AS new_code,
-               count(*) AS n, sum(weight) AS weighted_n,
-               (sum(count(*)) OVER (PARTITION BY old_code))::BIGINT AS n_old,
-               sum(weight) / sum(sum(weight)) OVER (PARTITION BY old_code) AS share
-        FROM gold WHERE status = 'coded'
-        GROUP BY old_code, gold_code ORDER BY old_code, share DESC, new_code
-    """,
-    )
-    bounds = [
-        wilson(n, n_old)
-        for n, n_old in zip(
-            shares.column("n").to_pylist(), shares.column("n_old").to_pylist(), strict=True
+    with connect() as con:
+        con.register("gold", gold)
+        shares = fetch_arrow(
+            con,
+            """
+            SELECT old_code, gold_code AS new_code,
+                   count(*) AS n, sum(weight) AS weighted_n,
+                   (sum(count(*)) OVER (PARTITION BY old_code))::BIGINT AS n_old,
+                   sum(weight) / sum(sum(weight)) OVER (PARTITION BY old_code) AS share
+            FROM gold WHERE status = 'coded'
+            GROUP BY old_code, gold_code ORDER BY old_code, share DESC, new_code
+        """,
         )
-    ]
-    return shares.append_column("ci_low", pa.array([b[0] for b in bounds])).append_column(
-        "ci_high", pa.array([b[1] for b in bounds])
-    )
+        bounds = [
+            wilson(n, n_old)
+            for n, n_old in zip(
+                shares.column("n").to_pylist(), shares.column("n_old").to_pylist(), strict=True
+            )
+        ]
+        return shares.append_column("ci_low", pa.array([b[0] for b in bounds])).append_column(
+            "ci_high", pa.array([b[1] for b in bounds])
+        )

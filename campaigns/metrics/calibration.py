@@ -47,29 +47,29 @@ def _coded_arrays(gold: pa.Table, score_column: str) -> tuple[np.ndarray, ...]:
     missing = {"status", "predicted_code", "gold_code", score_column} - set(gold.column_names)
     if missing:
         raise ValueError(f"gold table lacks column(s) {sorted(missing)}")
-    con = connect()
-    con.register("gold_in", gold)
-    weight = "weight::DOUBLE" if "weight" in gold.column_names else "1.0::DOUBLE"
-    table = fetch_arrow(
-        con,
-        f"""
-        SELECT "{score_column}"::DOUBLE AS s,
-               (predicted_code IS NOT DISTINCT FROM gold_code)::DOUBLE AS c,
-               {weight} AS w
-        FROM gold_in WHERE status = 'coded' AND gold_code IS NOT NULL
-        """,
-    )
-    s, c, w = (
-        np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=float)
-        for name in ("s", "c", "w")
-    )
-    if np.isnan(s).any():
-        raise ValueError(f"coded rows with a missing {score_column!r}")
-    if ((s < 0) | (s > 1)).any():
-        raise ValueError(f"{score_column!r} must lie in [0, 1]")
-    if np.isnan(w).any() or (w < 0).any():
-        raise ValueError("design weights must be non-negative and not null")
-    return s, c, w
+    with connect() as con:
+        con.register("gold_in", gold)
+        weight = "weight::DOUBLE" if "weight" in gold.column_names else "1.0::DOUBLE"
+        table = fetch_arrow(
+            con,
+            f"""
+            SELECT "{score_column}"::DOUBLE AS s,
+                   (predicted_code IS NOT DISTINCT FROM gold_code)::DOUBLE AS c,
+                   {weight} AS w
+            FROM gold_in WHERE status = 'coded' AND gold_code IS NOT NULL
+            """,
+        )
+        s, c, w = (
+            np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=float)
+            for name in ("s", "c", "w")
+        )
+        if np.isnan(s).any():
+            raise ValueError(f"coded rows with a missing {score_column!r}")
+        if ((s < 0) | (s > 1)).any():
+            raise ValueError(f"{score_column!r} must lie in [0, 1]")
+        if np.isnan(w).any() or (w < 0).any():
+            raise ValueError("design weights must be non-negative and not null")
+        return s, c, w
 
 
 def _bin_index(scores: np.ndarray, bins: int) -> np.ndarray:

@@ -105,40 +105,40 @@ def per_class_scores(
     as the class), ``weighted_predicted`` and ``weighted_correct``; sorted by
     ``weighted_support`` descending (then code). See the module docstring for the definitions.
     """
-    con = connect()
-    _coded_view(con, gold, level, levels)
-    return fetch_arrow(
-        con,
-        """
-        WITH pred_side AS (
-            SELECT p AS code, count(*) AS predicted, sum(w) AS weighted_predicted,
-                   coalesce(sum(w) FILTER (WHERE g = p), 0.0) AS weighted_correct
-            FROM coded WHERE p IS NOT NULL GROUP BY p
-        ), gold_side AS (
-            SELECT g AS code, count(*) AS support, sum(w) AS weighted_support
-            FROM coded WHERE g IS NOT NULL GROUP BY g
-        ), joined AS (
+    with connect() as con:
+        _coded_view(con, gold, level, levels)
+        return fetch_arrow(
+            con,
+            """
+            WITH pred_side AS (
+                SELECT p AS code, count(*) AS predicted, sum(w) AS weighted_predicted,
+                       coalesce(sum(w) FILTER (WHERE g = p), 0.0) AS weighted_correct
+                FROM coded WHERE p IS NOT NULL GROUP BY p
+            ), gold_side AS (
+                SELECT g AS code, count(*) AS support, sum(w) AS weighted_support
+                FROM coded WHERE g IS NOT NULL GROUP BY g
+            ), joined AS (
+                SELECT code,
+                       coalesce(g.support, 0) AS support,
+                       coalesce(g.weighted_support, 0.0) AS weighted_support,
+                       coalesce(p.predicted, 0) AS predicted,
+                       coalesce(p.weighted_predicted, 0.0) AS weighted_predicted,
+                       coalesce(p.weighted_correct, 0.0) AS weighted_correct
+                FROM pred_side p FULL OUTER JOIN gold_side g USING (code)
+            )
             SELECT code,
-                   coalesce(g.support, 0) AS support,
-                   coalesce(g.weighted_support, 0.0) AS weighted_support,
-                   coalesce(p.predicted, 0) AS predicted,
-                   coalesce(p.weighted_predicted, 0.0) AS weighted_predicted,
-                   coalesce(p.weighted_correct, 0.0) AS weighted_correct
-            FROM pred_side p FULL OUTER JOIN gold_side g USING (code)
+                   CASE WHEN weighted_predicted > 0 THEN weighted_correct / weighted_predicted
+                        ELSE 'NaN'::DOUBLE END AS precision,
+                   CASE WHEN weighted_support > 0 THEN weighted_correct / weighted_support
+                        ELSE 'NaN'::DOUBLE END AS recall,
+                   CASE WHEN weighted_predicted + weighted_support > 0
+                        THEN 2 * weighted_correct / (weighted_predicted + weighted_support)
+                        ELSE 'NaN'::DOUBLE END AS f1,
+                   support, weighted_support, predicted, weighted_predicted, weighted_correct
+            FROM joined
+            ORDER BY weighted_support DESC, code
+            """,
         )
-        SELECT code,
-               CASE WHEN weighted_predicted > 0 THEN weighted_correct / weighted_predicted
-                    ELSE 'NaN'::DOUBLE END AS precision,
-               CASE WHEN weighted_support > 0 THEN weighted_correct / weighted_support
-                    ELSE 'NaN'::DOUBLE END AS recall,
-               CASE WHEN weighted_predicted + weighted_support > 0
-                    THEN 2 * weighted_correct / (weighted_predicted + weighted_support)
-                    ELSE 'NaN'::DOUBLE END AS f1,
-               support, weighted_support, predicted, weighted_predicted, weighted_correct
-        FROM joined
-        ORDER BY weighted_support DESC, code
-        """,
-    )
 
 
 def _f1_values(scores: pa.Table) -> np.ndarray:
@@ -185,34 +185,34 @@ def hardest_classes(
     ``weighted_errors`` descending, then error rate descending, then code. A prediction that
     does not map to the level (NULL) counts as an error and appears as a null confusion.
     """
-    con = connect()
-    _coded_view(con, gold, level, levels)
-    return fetch_arrow(
-        con,
-        f"""
-        WITH per_gold AS (
-            SELECT g AS gold_code, count(*) AS support, sum(w) AS weighted_support,
-                   count(*) FILTER (WHERE p IS DISTINCT FROM g) AS errors,
-                   coalesce(sum(w) FILTER (WHERE p IS DISTINCT FROM g), 0.0) AS weighted_errors
-            FROM coded WHERE g IS NOT NULL GROUP BY g
-        ), confusions AS (
-            SELECT g AS gold_code, p AS most_confused_with, count(*) AS most_confused_count,
-                   sum(w) AS most_confused_weight
-            FROM coded WHERE g IS NOT NULL AND p IS DISTINCT FROM g
-            GROUP BY g, p
-            QUALIFY row_number() OVER (
-                PARTITION BY g ORDER BY count(*) DESC, sum(w) DESC, p NULLS LAST) = 1
+    with connect() as con:
+        _coded_view(con, gold, level, levels)
+        return fetch_arrow(
+            con,
+            f"""
+            WITH per_gold AS (
+                SELECT g AS gold_code, count(*) AS support, sum(w) AS weighted_support,
+                       count(*) FILTER (WHERE p IS DISTINCT FROM g) AS errors,
+                       coalesce(sum(w) FILTER (WHERE p IS DISTINCT FROM g), 0.0) AS weighted_errors
+                FROM coded WHERE g IS NOT NULL GROUP BY g
+            ), confusions AS (
+                SELECT g AS gold_code, p AS most_confused_with, count(*) AS most_confused_count,
+                       sum(w) AS most_confused_weight
+                FROM coded WHERE g IS NOT NULL AND p IS DISTINCT FROM g
+                GROUP BY g, p
+                QUALIFY row_number() OVER (
+                    PARTITION BY g ORDER BY count(*) DESC, sum(w) DESC, p NULLS LAST) = 1
+            )
+            SELECT gold_code, support, weighted_support, errors, weighted_errors,
+                   CASE WHEN weighted_support > 0 THEN weighted_errors / weighted_support
+                        ELSE 'NaN'::DOUBLE END AS error_rate,
+                   most_confused_with, most_confused_count, most_confused_weight
+            FROM per_gold JOIN confusions USING (gold_code)
+            WHERE support >= {int(min_support)} AND errors > 0
+            ORDER BY weighted_errors DESC, error_rate DESC, gold_code
+            LIMIT {int(top)}
+            """,
         )
-        SELECT gold_code, support, weighted_support, errors, weighted_errors,
-               CASE WHEN weighted_support > 0 THEN weighted_errors / weighted_support
-                    ELSE 'NaN'::DOUBLE END AS error_rate,
-               most_confused_with, most_confused_count, most_confused_weight
-        FROM per_gold JOIN confusions USING (gold_code)
-        WHERE support >= {int(min_support)} AND errors > 0
-        ORDER BY weighted_errors DESC, error_rate DESC, gold_code
-        LIMIT {int(top)}
-        """,
-    )
 
 
 def section_confusion(gold: pa.Table, levels: pa.Table) -> pa.Table:
@@ -223,14 +223,14 @@ def section_confusion(gold: pa.Table, levels: pa.Table) -> pa.Table:
     (gold = predicted) is included. A code absent from ``levels`` gives a null section. Sorted
     by gold section, then weighted count descending.
     """
-    con = connect()
-    _coded_view(con, gold, "section", levels)
-    return fetch_arrow(
-        con,
-        """
-        SELECT g AS gold_section, p AS predicted_section,
-               sum(w) AS weighted_count, count(*) AS count
-        FROM coded GROUP BY g, p
-        ORDER BY gold_section NULLS LAST, weighted_count DESC, predicted_section NULLS LAST
-        """,
-    )
+    with connect() as con:
+        _coded_view(con, gold, "section", levels)
+        return fetch_arrow(
+            con,
+            """
+            SELECT g AS gold_section, p AS predicted_section,
+                   sum(w) AS weighted_count, count(*) AS count
+            FROM coded GROUP BY g, p
+            ORDER BY gold_section NULLS LAST, weighted_count DESC, predicted_section NULLS LAST
+            """,
+        )

@@ -145,37 +145,37 @@ def _reference_arrays(gold: pa.Table, score_column: str) -> dict[str, np.ndarray
         if {"stratum_sample_size", "stratum_population"} <= names
         else "0.0::DOUBLE"
     )
-    con = connect()
-    con.register("reference_in", gold)
-    table = fetch_arrow(
-        con,
-        f"""
-        SELECT coalesce(status = 'coded' AND gold_code IS NOT NULL, false) AS coded,
-               "{column}"::DOUBLE AS s,
-               (predicted_code IS NOT DISTINCT FROM gold_code)::DOUBLE AS c,
-               {weight} AS w, coalesce({stratum}, 'null') AS h, {fraction} AS f
-        FROM reference_in
-        """,
-    )
-    out = {n: table[n].to_numpy(zero_copy_only=False) for n in table.column_names}
-    coded = np.asarray(out["coded"], dtype=bool)
-    s = np.asarray(out["s"], dtype=float)
-    w = np.asarray(out["w"], dtype=float)
-    if np.isnan(s[coded]).any():
-        raise ValueError(f"coded reference rows with a missing {score_column!r}")
-    if ((s[coded] < 0) | (s[coded] > 1)).any():
-        raise ValueError(f"{score_column!r} must lie in [0, 1]")
-    if np.isnan(w).any() or (w < 0).any():
-        raise ValueError("design weights must be non-negative and not null")
-    f = np.nan_to_num(np.asarray(out["f"], dtype=float), nan=0.0)
-    return {
-        "coded": coded,
-        "s": np.where(coded, s, 0.0),
-        "c": np.asarray(out["c"], dtype=float),
-        "w": np.where(coded, w, 0.0),
-        "h": np.asarray(out["h"]).astype(str),
-        "f": np.clip(f, 0.0, 1.0),
-    }
+    with connect() as con:
+        con.register("reference_in", gold)
+        table = fetch_arrow(
+            con,
+            f"""
+            SELECT coalesce(status = 'coded' AND gold_code IS NOT NULL, false) AS coded,
+                   "{column}"::DOUBLE AS s,
+                   (predicted_code IS NOT DISTINCT FROM gold_code)::DOUBLE AS c,
+                   {weight} AS w, coalesce({stratum}, 'null') AS h, {fraction} AS f
+            FROM reference_in
+            """,
+        )
+        out = {n: table[n].to_numpy(zero_copy_only=False) for n in table.column_names}
+        coded = np.asarray(out["coded"], dtype=bool)
+        s = np.asarray(out["s"], dtype=float)
+        w = np.asarray(out["w"], dtype=float)
+        if np.isnan(s[coded]).any():
+            raise ValueError(f"coded reference rows with a missing {score_column!r}")
+        if ((s[coded] < 0) | (s[coded] > 1)).any():
+            raise ValueError(f"{score_column!r} must lie in [0, 1]")
+        if np.isnan(w).any() or (w < 0).any():
+            raise ValueError("design weights must be non-negative and not null")
+        f = np.nan_to_num(np.asarray(out["f"], dtype=float), nan=0.0)
+        return {
+            "coded": coded,
+            "s": np.where(coded, s, 0.0),
+            "c": np.asarray(out["c"], dtype=float),
+            "w": np.where(coded, w, 0.0),
+            "h": np.asarray(out["h"]).astype(str),
+            "f": np.clip(f, 0.0, 1.0),
+        }
 
 
 def _replicate_weights(
@@ -322,16 +322,17 @@ def traffic_scores(
     column = _column(score_column)
     if max_rows is not None and max_rows < 1:
         raise ValueError("max_rows must be at least 1")
-    con = connect(threads=1 if max_rows is not None else None)
-    total = window_relation(con, storage, window)
-    query = f'SELECT "{column}"::DOUBLE AS s FROM window_traffic WHERE "{column}" IS NOT NULL'
-    if max_rows is not None and max_rows < total:
-        query = (
-            f"SELECT s FROM ({query}) USING SAMPLE reservoir({int(max_rows)} ROWS) "
-            f"REPEATABLE ({int(seed)})"
-        )
-    table = fetch_arrow(con, query)
-    return np.asarray(table["s"].to_numpy(zero_copy_only=False), dtype=float)
+    with connect(threads=1 if max_rows is not None else None) as con:
+        view = window_relation(con, storage, window)
+        total = view.rows
+        query = f'SELECT "{column}"::DOUBLE AS s FROM {view.name} WHERE "{column}" IS NOT NULL'
+        if max_rows is not None and max_rows < total:
+            query = (
+                f"SELECT s FROM ({query}) USING SAMPLE reservoir({int(max_rows)} ROWS) "
+                f"REPEATABLE ({int(seed)})"
+            )
+        table = fetch_arrow(con, query)
+        return np.asarray(table["s"].to_numpy(zero_copy_only=False), dtype=float)
 
 
 def _interval(figure: dict[str, Any]) -> tuple[float, float, float]:

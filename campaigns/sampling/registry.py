@@ -72,37 +72,37 @@ def draw_sample(
     existing = session.get(Sample, sample_id)
     if existing is not None and storage.exists(f"{SAMPLES_DIR}/{sample_id}.parquet"):
         return existing
-    con = connect()
-    window_relation(con, storage, window)
-    excluded = previous_units(session, storage) if design.exclude_previous else None
-    result = draw_sample_from(
-        con,
-        "window_traffic",
-        design,
-        n=size,
-        seed=seed,
-        sections=sections,
-        excluded=excluded,
-        fetch_rows=window_rows_fetcher(storage, window),
-    )
-    table = result.table.append_column("sample_id", [[sample_id] * result.table.num_rows])
-    uri = storage.write_table(table, f"{SAMPLES_DIR}/{sample_id}.parquet")
-    storage.write_table(result.strata, f"{SAMPLES_DIR}/{sample_id}.strata.parquet")
-    sample = existing or Sample(
-        id=sample_id,
-        window_start=window.start,
-        window_end=window.end,
-        design=design.name,
-        design_params=json.dumps(params),
-        seed=seed,
-        population_size=result.population_size,
-        sample_size=result.sample_size,
-        uri=uri,
-    )
-    session.add(sample)
-    session.commit()
-    session.refresh(sample)
-    return sample
+    with connect() as con:
+        view = window_relation(con, storage, window)
+        excluded = previous_units(session, storage) if design.exclude_previous else None
+        result = draw_sample_from(
+            con,
+            view.name,
+            design,
+            n=size,
+            seed=seed,
+            sections=sections,
+            excluded=excluded,
+            fetch_rows=window_rows_fetcher(storage, window),
+        )
+        table = result.table.append_column("sample_id", [[sample_id] * result.table.num_rows])
+        uri = storage.write_table(table, f"{SAMPLES_DIR}/{sample_id}.parquet")
+        storage.write_table(result.strata, f"{SAMPLES_DIR}/{sample_id}.strata.parquet")
+        sample = existing or Sample(
+            id=sample_id,
+            window_start=window.start,
+            window_end=window.end,
+            design=design.name,
+            design_params=json.dumps(params),
+            seed=seed,
+            population_size=result.population_size,
+            sample_size=result.sample_size,
+            uri=uri,
+        )
+        session.add(sample)
+        session.commit()
+        session.refresh(sample)
+        return sample
 
 
 def load_strata(storage: Storage, sample: Sample) -> pa.Table:
@@ -129,19 +129,19 @@ def plan_for_window(
     With ``auto_coded_above``, the margin applies to the error rate of the automatically coded
     part (strata whose confidence bin starts at or above that threshold).
     """
-    con = connect()
-    window_relation(con, storage, window)
-    excluded = previous_units(session, storage) if design.exclude_previous else None
-    prepare_units(con, "window_traffic", design, sections=sections, excluded=excluded)
-    populations = stratum_counts(con)
-    domain = None
-    if auto_coded_above is not None:
-        domain = design.strata_above(list(populations), auto_coded_above)
-    return plan_sample_size(
-        populations,
-        design.prior_for(list(populations)),
-        margin,
-        allocation=design.allocation if design.stratified else "proportional",
-        minimum=design.minimum if design.stratified else 0,
-        domain=domain,
-    )
+    with connect() as con:
+        view = window_relation(con, storage, window)
+        excluded = previous_units(session, storage) if design.exclude_previous else None
+        prepare_units(con, view.name, design, sections=sections, excluded=excluded)
+        populations = stratum_counts(con)
+        domain = None
+        if auto_coded_above is not None:
+            domain = design.strata_above(list(populations), auto_coded_above)
+        return plan_sample_size(
+            populations,
+            design.prior_for(list(populations)),
+            margin,
+            allocation=design.allocation if design.stratified else "proportional",
+            minimum=design.minimum if design.stratified else 0,
+            domain=domain,
+        )

@@ -95,18 +95,15 @@ def window_frame(storage: Storage, window: Window, sections: pa.Table) -> pd.Dat
             f"The sections table lacks column(s) {sorted(missing)}.",
             "Pass Nomenclature.division_sections() (columns division, section).",
         )
-    con = connect()
-    try:
-        window_relation(con, storage, window, "drift_window")
+    with connect() as con:
+        view = window_relation(con, storage, window, "drift_window")
         con.register("_drift_sections", sections.select(["division", "section"]))
         table = fetch_arrow(
             con,
-            """SELECT w.confidence, w.predicted_code, s.section
-               FROM drift_window w
+            f"""SELECT w.confidence, w.predicted_code, s.section
+               FROM {view.name} w
                LEFT JOIN _drift_sections s ON s.division = left(w.predicted_code, 2)""",
         )
-    finally:
-        con.close()
     frame = table.to_pandas()
     frame["confidence"] = frame["confidence"].astype(float)
     return frame

@@ -54,10 +54,20 @@ def traffic_dataset(storage: Storage) -> ds.Dataset:
     )
 
 
+@dataclass(frozen=True)
+class WindowView:
+    """A window's traffic registered on a connection: query it by ``name``."""
+
+    name: str
+    rows: int
+
+
 def window_relation(
     con: duckdb.DuckDBPyConnection, storage: Storage, window: Window, name: str = "window_traffic"
-) -> int:
-    """Register the window's traffic as view ``name``; return its row count (raises if 0).
+) -> WindowView:
+    """Register the window's traffic as a view on ``con``; raises if it has no row.
+
+    Callers query the returned view's ``name``, never a name they assume.
 
     On a local disk DuckDB reads the Parquet files itself (it then fetches the other columns of
     only the rows a query keeps, which makes top-n sampling 2-3x faster); on S3 it scans the
@@ -88,7 +98,7 @@ def window_relation(
             "Widen the window (--days, --end) or ingest more logs; "
             "'campaigns traffic stats' shows which days exist.",
         )
-    return int(count)
+    return WindowView(name, int(count))
 
 
 def window_rows_fetcher(storage: Storage, window: Window):  # -> RowFetcher | None
@@ -111,24 +121,24 @@ def window_rows_fetcher(storage: Storage, window: Window):  # -> RowFetcher | No
 
 def daily_stats(storage: Storage, window: Window, threshold: float):  # -> pa.Table
     """Requests, mean confidence and automatic-coding rate per day of the window."""
-    con = connect()
-    window_relation(con, storage, window)
-    return fetch_arrow(
-        con,
-        """SELECT day, count(*) AS requests,
-                  avg(confidence) AS mean_confidence,
-                  avg((confidence >= $t)::INT) AS auto_coding_rate
-           FROM window_traffic GROUP BY day ORDER BY day""",
-        {"t": threshold},
-    )
+    with connect() as con:
+        view = window_relation(con, storage, window)
+        return fetch_arrow(
+            con,
+            f"""SELECT day, count(*) AS requests,
+                      avg(confidence) AS mean_confidence,
+                      avg((confidence >= $t)::INT) AS auto_coding_rate
+               FROM {view.name} GROUP BY day ORDER BY day""",
+            {"t": threshold},
+        )
 
 
 def confidence_histogram(storage: Storage, window: Window, bins: int = 10):  # -> pa.Table
-    con = connect()
-    window_relation(con, storage, window)
-    return fetch_arrow(
-        con,
-        f"""SELECT least(floor(confidence * {bins}), {bins - 1}) / {bins} AS bin_start,
-                   count(*) AS requests
-            FROM window_traffic GROUP BY 1 ORDER BY 1""",
-    )
+    with connect() as con:
+        view = window_relation(con, storage, window)
+        return fetch_arrow(
+            con,
+            f"""SELECT least(floor(confidence * {bins}), {bins - 1}) / {bins} AS bin_start,
+                       count(*) AS requests
+                FROM {view.name} GROUP BY 1 ORDER BY 1""",
+        )

@@ -14,6 +14,7 @@ from campaigns.labelstudio.gold.config import gold_standard_config
 from campaigns.labelstudio.gold.results import annotations_table
 from campaigns.labelstudio.gold.tasks import gold_tasks
 from campaigns.labelstudio.transition.config import transition_config
+from campaigns.labelstudio.transition.notes import candidate_notes
 from campaigns.labelstudio.transition.results import transition_annotations
 from campaigns.labelstudio.transition.tasks import transition_tasks
 from campaigns.nomenclatures import new_nomenclature, old_nomenclature
@@ -31,19 +32,33 @@ class CampaignKit:
 
 
 def kit_for(kind: CampaignKind, settings: Settings) -> CampaignKit:
+    """The kit of ``kind``, in the settings' language, with their context and notes tables.
+
+    Tables are read when tasks are built (not here), so a kit made to read annotations never
+    needs them.
+    """
     old = old_nomenclature(settings)
+    language = settings.language
     if kind == CampaignKind.GOLD:
         return CampaignKit(
-            label_config=lambda: gold_standard_config(old),
+            label_config=lambda: gold_standard_config(old, language),
             tasks=lambda table, cid: gold_tasks(
-                table, cid, old.title, context_titles=context_titles(settings)
+                table, cid, old.title, context_titles=context_titles(settings), language=language
             ),
             annotations=lambda tasks: annotations_table(tasks, old.__contains__),
         )
     new = new_nomenclature(settings)
     return CampaignKit(
-        label_config=lambda: transition_config(new),
-        tasks=lambda table, cid: transition_tasks(table, cid, old.title, new.title),
+        label_config=lambda: transition_config(new, language),
+        tasks=lambda table, cid: transition_tasks(
+            table,
+            cid,
+            old.title,
+            new.title,
+            context_titles=context_titles(settings),
+            candidate_notes=candidate_notes(settings),
+            language=language,
+        ),
         annotations=lambda tasks: transition_annotations(tasks, new.__contains__).rename_columns(
             {"new_code": "code"}
         ),

@@ -5,12 +5,18 @@ top-1 pre-selected as a Label Studio prediction), and the whole nomenclature as 
 taxonomy for when no suggestion is right. A code picked in the taxonomy overrides the
 suggestion. "Cannot be coded", a remark and a 1-5 difficulty rating complete the form; the
 skip button is Label Studio's own.
+
+Every displayed word comes from ``campaigns.labelstudio.texts`` in the deployment's
+language; every stored value is a code or one of the aliases below, the same in every
+language (what ``results`` reads).
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 from xml.etree import ElementTree as ET
+
+from campaigns.labelstudio.texts import DEFAULT_LANGUAGE, texts_for
 
 TEXT = "text"
 SUGGESTED = "suggested"
@@ -20,6 +26,12 @@ REMARK = "remark"
 DIFFICULTY = "difficulty"
 CANNOT_CODE = "cannot_code"
 UNSURE = "unsure"
+
+SEARCH_WIDTH_PX = 640
+"""Width of the taxonomy search drop-down: Label Studio opens it as wide as the search box
+(about 180 px), where a NAF title wraps word by word; at 640 px most titles fit on one line
+and the longest (129 characters, 84.12Z) on two (measured in Chromium on Label Studio 1.23).
+Titles already wrap at word boundaries there: no ``<Style>`` is needed."""
 
 
 class HasTree(Protocol):
@@ -34,38 +46,55 @@ def _taxonomy_choices(parent: ET.Element, nodes: list[dict[str, Any]]) -> None:
         _taxonomy_choices(choice, node.get("children") or [])
 
 
-def gold_standard_config(nomenclature: HasTree) -> str:
-    view = ET.Element("View")
-    ET.SubElement(view, "Header", value="Activity description")
-    ET.SubElement(view, "Text", name=TEXT, value="$text")
-    ET.SubElement(view, "Text", name="context", value="$context_display")
-    ET.SubElement(view, "Header", value="Model suggestions (best first, with scores)")
-    ET.SubElement(
-        view, "Choices", name=SUGGESTED, toName=TEXT, value="$suggestions", choice="single"
-    )
-    ET.SubElement(view, "Header", value="None is right? Search the nomenclature")
+def search_taxonomy(
+    view: ET.Element, name: str, nomenclature: HasTree, placeholder: str
+) -> ET.Element:
+    """The searchable nomenclature, wide enough to read a title (shared by both kinds).
+
+    ``minWidth`` widens the search box itself and ``dropdownWidth`` the list under it (both
+    are attributes of Label Studio 1.23's Taxonomy tag). Choices carry the code as alias,
+    so results hold codes, never titles.
+    """
     taxonomy = ET.SubElement(
         view,
         "Taxonomy",
-        name=TAXONOMY,
+        name=name,
         toName=TEXT,
         leafsOnly="true",
         maxUsages="1",
-        placeholder="Type a code or words of its title",
+        placeholder=placeholder,
+        minWidth=f"{SEARCH_WIDTH_PX}px",
+        maxWidth="100%",
+        dropdownWidth=str(SEARCH_WIDTH_PX),
     )
     _taxonomy_choices(taxonomy, nomenclature.tree())
+    return taxonomy
+
+
+def gold_standard_config(nomenclature: HasTree, language: str = DEFAULT_LANGUAGE) -> str:
+    texts = texts_for(language)
+    view = ET.Element("View")
+    ET.SubElement(view, "Header", value=texts.description_header)
+    ET.SubElement(view, "Text", name=TEXT, value="$text")
+    ET.SubElement(view, "Text", name="context", value="$context_display")
+    ET.SubElement(view, "Header", value=texts.suggestions_header)
+    ET.SubElement(
+        view, "Choices", name=SUGGESTED, toName=TEXT, value="$suggestions", choice="single"
+    )
+    ET.SubElement(view, "Header", value=texts.search_header)
+    search_taxonomy(view, TAXONOMY, nomenclature, texts.search_placeholder)
     flags = ET.SubElement(view, "Choices", name=FLAGS, toName=TEXT, choice="single")
-    ET.SubElement(flags, "Choice", value="Cannot be coded (too vague)", alias=CANNOT_CODE)
-    ET.SubElement(flags, "Choice", value="Unsure: needs a second opinion", alias=UNSURE)
+    ET.SubElement(flags, "Choice", value=texts.cannot_code, alias=CANNOT_CODE)
+    ET.SubElement(flags, "Choice", value=texts.unsure, alias=UNSURE)
     ET.SubElement(
         view,
         "TextArea",
         name=REMARK,
         toName=TEXT,
-        placeholder="Remark (optional)",
+        placeholder=texts.remark_placeholder,
         maxSubmissions="1",
         rows="2",
     )
-    ET.SubElement(view, "Header", value="Difficulty (1 easy - 5 very hard)")
+    ET.SubElement(view, "Header", value=texts.difficulty_header)
     ET.SubElement(view, "Rating", name=DIFFICULTY, toName=TEXT, maxRating="5")
     return ET.tostring(view, encoding="unicode")

@@ -3,6 +3,11 @@
 Label Studio does not validate results against the labeling config, so every code is
 checked here: a code outside the nomenclature makes the annotation ``invalid`` (kept, with
 its reason), never silently a model error.
+
+Results are read by ``from_name`` and stored value (codes, the flags' aliases), never by the
+label the expert saw: an annotation made on the French screen reads the same as one made on
+the English screen. A flag stored as a label (a hand-written result) is still recognised in
+every language.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from campaigns.labelstudio.gold.config import (
     TAXONOMY,
     UNSURE,
 )
+from campaigns.labelstudio.texts import labels_of
 
 ANNOTATION_SCHEMA = pa.schema(
     [
@@ -66,6 +72,12 @@ def _annotator(annotation: dict[str, Any]) -> str:
     return str(who)
 
 
+def has_choice(values: Iterable[Any], alias: str) -> bool:
+    """Whether ``alias`` (a config's stored value) was chosen, stored as alias or as label."""
+    accepted = {alias} | labels_of(alias)
+    return any(str(value) in accepted for value in values)
+
+
 def parse_annotation(annotation: dict[str, Any], is_valid: Callable[[str], bool]) -> dict[str, Any]:
     result = annotation.get("result") or []
     suggested = next(iter(_values(result, SUGGESTED, "choices")), None)
@@ -79,7 +91,7 @@ def parse_annotation(annotation: dict[str, Any], is_valid: Callable[[str], bool]
     code, reason = taxonomy_code or suggested_code, None
     if annotation.get("was_cancelled"):
         status, code = "skipped", None
-    elif CANNOT_CODE in flags or any("cannot" in str(f).lower() for f in flags):
+    elif has_choice(flags, CANNOT_CODE):
         status, code = "cannot_code", None
     elif code is None:
         status, reason = "invalid", "no code chosen"
@@ -95,7 +107,7 @@ def parse_annotation(annotation: dict[str, Any], is_valid: Callable[[str], bool]
         "suggested_code": suggested_code,
         "taxonomy_code": taxonomy_code,
         "invalid_reason": reason,
-        "unsure": UNSURE in flags,
+        "unsure": has_choice(flags, UNSURE),
         "remark": remark[0] if isinstance(remark, list) and remark else remark,
         "difficulty": int(rating) if rating is not None else None,
         "lead_time": annotation.get("lead_time"),

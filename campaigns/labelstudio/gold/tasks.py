@@ -1,4 +1,8 @@
-"""Gold-standard task payloads: one per sampled unit, with the model's top-5 as a prediction."""
+"""Gold-standard task payloads: one per sampled unit, with the model's top-5 as a prediction.
+
+Display texts (context line, suggestion labels) are in the deployment's language; the values
+Label Studio stores (codes) are not.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +15,7 @@ import pyarrow as pa
 
 from campaigns.labelstudio.gateway import KEY_FIELD
 from campaigns.labelstudio.gold.config import SUGGESTED, TEXT
-
-CONTEXT_LABELS = {
-    "cj": "Legal category",
-    "activ_nat_et": "Activity nature",
-    "activ_nat_lib_et": "Other nature",
-    "activ_surf_et": "Surface (m2)",
-    "evenement_type": "Event",
-    "liasse_type": "Form type",
-    "activ_perm_et": "Permanent (P) / seasonal (S)",
-}
+from campaigns.labelstudio.texts import DEFAULT_LANGUAGE, texts_for
 
 TitleLookup = Callable[[str], str | None]
 ContextTitles = dict[str, dict[str, str]]
@@ -37,15 +32,23 @@ def _shown(value: Any) -> str:
     return str(value).strip()
 
 
-def context_display(context_json: str | None, titles: ContextTitles | None = None) -> str:
+def context_display(
+    context_json: str | None,
+    titles: ContextTitles | None = None,
+    language: str = DEFAULT_LANGUAGE,
+) -> str:
     """One readable line of the context, with titles where a table gives them.
 
     ``titles`` maps a context field to ``{code: title}``
     (see ``campaigns.labelstudio.context_titles``); a code without a title is shown alone.
+    Fields whose values are fixed (P/S) take their titles from the language's texts, so
+    they read in the language of the rest of the screen.
     """
+    texts = texts_for(language)
     if not context_json:
-        return "No context given."
+        return texts.no_context
     context = json.loads(context_json)
+    known = {**(titles or {}), **texts.fixed_context_titles}
     parts = []
     for key, value in context.items():
         if value is None:
@@ -53,10 +56,11 @@ def context_display(context_json: str | None, titles: ContextTitles | None = Non
         shown = _shown(value)
         if not shown:
             continue
-        label = CONTEXT_LABELS.get(key, key.replace("_", " ").capitalize())
-        title = (titles or {}).get(key, {}).get(shown)
-        parts.append(f"{label}: {shown} ({title})" if title else f"{label}: {shown}")
-    return " | ".join(parts) or "No context given."
+        label = texts.context_labels.get(key, key.replace("_", " ").capitalize())
+        title = known.get(key, {}).get(shown)
+        item = texts.context_item.format(label=label, value=shown)
+        parts.append(f"{item} ({title})" if title else item)
+    return " | ".join(parts) or texts.no_context
 
 
 def gold_tasks(
@@ -66,8 +70,10 @@ def gold_tasks(
     *,
     context_titles: ContextTitles | None = None,
     top: int = 5,
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[dict[str, Any]]:
     """Label Studio task payloads for ``sample`` (the rows of a drawn sample)."""
+    texts = texts_for(language)
     columns = [
         "request_id",
         "text",
@@ -85,7 +91,7 @@ def gold_tasks(
         suggestions = [
             {
                 "value": code,
-                "html": f"<b>{escape(code)}</b> {escape(title_of(code) or 'unknown code')}"
+                "html": f"<b>{escape(code)}</b> {escape(title_of(code) or texts.unknown_code)}"
                 f" <i>({score:.2f})</i>",
             }
             for code, score in zip(codes, scores, strict=False)
@@ -95,7 +101,7 @@ def gold_tasks(
                 KEY_FIELD: task_key(campaign_id, row["request_id"]),
                 "request_id": row["request_id"],
                 "text": row["text"],
-                "context_display": context_display(row["context"], context_titles),
+                "context_display": context_display(row["context"], context_titles, language),
                 "suggestions": suggestions,
                 "confidence": round(float(row["confidence"]), 4),
                 "stratum": row["stratum"],

@@ -1,4 +1,8 @@
-"""Reading transition annotations: the chosen new code, or why there is none."""
+"""Reading transition annotations: the chosen new code, or why there is none.
+
+Read by stored values (codes, ``NONE``, the scope aliases), never by displayed labels, so
+the language of the screen does not matter.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from campaigns.labelstudio.gold.results import canonical
+from campaigns.labelstudio.gold.results import canonical, has_choice
 from campaigns.labelstudio.transition.config import (
     CANDIDATE,
     FALLBACK,
@@ -68,7 +72,7 @@ def parse_transition_annotation(
         "status": status,
         "new_code": code,
         "in_candidates": code in candidates if code else None,
-        "out_of_scope": scope == OUT_OF_SCOPE if scope else None,
+        "out_of_scope": has_choice([scope], OUT_OF_SCOPE) if scope else None,
         "remark": remark[0] if isinstance(remark, list) and remark else remark,
         "lead_time": annotation.get("lead_time"),
         "updated_at": annotation.get("updated_at"),

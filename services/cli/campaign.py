@@ -64,7 +64,7 @@ def create(
 
 
 def push(
-    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    campaign_ref: context.CampaignArg,
     batch_size: Annotated[int, typer.Option(help="Tasks per import request.")] = 1000,
 ) -> None:
     """Import the campaign's tasks into Label Studio, in bulk (safe to rerun after a failure).
@@ -98,7 +98,7 @@ def push(
 
 
 def export(
-    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    campaign_ref: context.CampaignArg,
     full: Annotated[
         bool, typer.Option("--full", help="Reread every annotated task, not only changes.")
     ] = False,
@@ -123,7 +123,7 @@ def export(
 
 
 def metrics(
-    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    campaign_ref: context.CampaignArg,
     threshold: Annotated[float | None, typer.Option(help="Automatic-coding threshold.")] = None,
     replicates: Annotated[
         int, typer.Option(help="Bootstrap replicates (stratified designs).")
@@ -168,7 +168,7 @@ def metrics(
 
 
 def report(
-    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    campaign_ref: context.CampaignArg,
     out: Annotated[
         Path | None, typer.Option(help="HTML file to write (default: <campaign>-report.html).")
     ] = None,
@@ -194,7 +194,7 @@ def report(
 
 
 def progress(
-    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    campaign_ref: context.CampaignArg,
 ) -> None:
     """Label Studio's live counters for the campaign (per team too), and agreement so far.
 
@@ -214,7 +214,7 @@ def progress(
 
 
 def archive(
-    campaign_ref: Annotated[str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name.")],
+    campaign_ref: context.CampaignArg,
 ) -> None:
     """Close a campaign: no more pushes nor webhook exports; its exports stay readable.
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.console import Console
 
 from campaigns.config import Settings, get_settings
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from campaigns.labelstudio.gateway import LabelStudioGateway
     from campaigns.service import CampaignService
     from campaigns.storage import Storage
+
+CampaignArg = Annotated[
+    str, typer.Argument(metavar="CAMPAIGN", help="Campaign id or name (see 'campaigns list').")
+]
 
 console = Console(soft_wrap=True)  # long URIs stay on one line, copy-pastable
 err_console = Console(stderr=True, soft_wrap=True)

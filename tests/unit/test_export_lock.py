@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session
@@ -11,26 +11,13 @@ from campaigns.config import Settings
 from campaigns.errors import ConflictError
 from campaigns.state import crud
 from campaigns.state.db import get_engine
-from campaigns.state.models import CampaignCreate, Sample, utcnow
+from campaigns.state.models import CampaignCreate, utcnow
 
 
 @pytest.fixture
-def campaign_id(tmp_path) -> tuple[Settings, int]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}")
-    with Session(get_engine(settings)) as session:
-        session.add(
-            Sample(
-                id="s1",
-                window_start=date(2026, 1, 1),
-                window_end=date(2026, 2, 1),
-                population_size=10,
-                sample_size=2,
-                uri="x",
-            )
-        )
-        session.commit()
-        campaign = crud.add_campaign(session, CampaignCreate(name="locked", sample_id="s1"))
-        return settings, campaign.id
+def campaign_id(state_settings: Settings, state_session: Session) -> tuple[Settings, int]:
+    campaign = crud.add_campaign(state_session, CampaignCreate(name="locked", sample_id="s1"))
+    return state_settings, campaign.id
 
 
 def test_second_export_is_refused_while_the_first_runs(campaign_id):

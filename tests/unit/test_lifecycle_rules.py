@@ -6,8 +6,6 @@ these are the rules that decide before any server is called.
 
 from __future__ import annotations
 
-from datetime import date
-
 import pyarrow as pa
 import pytest
 from sqlmodel import Session
@@ -20,30 +18,17 @@ from campaigns.lifecycle.archive import archive_campaign
 from campaigns.lifecycle.push import push_campaign
 from campaigns.service import CampaignService
 from campaigns.state import crud, jobs
-from campaigns.state.db import get_engine
-from campaigns.state.models import CampaignCreate, CampaignKind, CampaignStatus, JobStatus, Sample
+from campaigns.state.models import CampaignCreate, CampaignKind, CampaignStatus, JobStatus
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'c.db'}", storage_root=str(tmp_path))
+def settings(state_settings: Settings) -> Settings:
+    return state_settings
 
 
 @pytest.fixture
-def session(settings: Settings):
-    with Session(get_engine(settings)) as session:
-        session.add(
-            Sample(
-                id="s1",
-                window_start=date(2026, 1, 1),
-                window_end=date(2026, 2, 1),
-                population_size=10,
-                sample_size=2,
-                uri="x",
-            )
-        )
-        session.commit()
-        yield session
+def session(state_session: Session) -> Session:
+    return state_session
 
 
 class _NoGateway:

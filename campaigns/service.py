@@ -25,7 +25,13 @@ from campaigns.config import Settings, get_settings
 from campaigns.errors import CampaignError
 from campaigns.state import crud
 from campaigns.state.db import session_scope
-from campaigns.state.models import Campaign, CampaignCreate, CampaignKind, CampaignStatus
+from campaigns.state.models import (
+    Campaign,
+    CampaignBase,
+    CampaignCreate,
+    CampaignKind,
+    CampaignStatus,
+)
 from campaigns.storage import Storage
 
 if TYPE_CHECKING:
@@ -99,10 +105,11 @@ class CampaignService:
 
         return LabelStudioGateway.from_settings(self.settings)
 
-    def kit(self, kind: CampaignKind) -> CampaignKit:
+    def kit(self, campaign: CampaignBase) -> CampaignKit:
+        """The campaign's kind-specific pieces (its kind and options decide them)."""
         from campaigns.labelstudio.kinds import kit_for
 
-        return kit_for(kind, self.settings)
+        return kit_for(campaign, self.settings)
 
     def campaign(self, ref: CampaignRef) -> Campaign:
         return crud.get_campaign(self.session, ref)
@@ -117,7 +124,7 @@ class CampaignService:
         """The campaign, its Label Studio project(s) and their webhooks, for any kind."""
         from campaigns.lifecycle.create import create_campaign, register_campaign_webhooks
 
-        campaign = create_campaign(self.session, self.gateway, self.kit(data.kind), data)
+        campaign = create_campaign(self.session, self.gateway, self.kit(data), data)
         register_campaign_webhooks(self.session, self.gateway, campaign, self.settings)
         return campaign
 
@@ -173,7 +180,7 @@ class CampaignService:
             self.session,
             self.storage,
             self.gateway,
-            self.kit(campaign.kind),
+            self.kit(campaign),
             campaign,
             batch_size=batch_size,
             on_batch=on_batch,
@@ -186,7 +193,7 @@ class CampaignService:
 
         campaign = self.campaign(ref)
         return export_campaign(
-            self.session, self.storage, self.gateway, self.kit(campaign.kind), campaign, full=full
+            self.session, self.storage, self.gateway, self.kit(campaign), campaign, full=full
         )
 
     def metrics(

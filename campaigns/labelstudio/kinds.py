@@ -18,7 +18,7 @@ from campaigns.labelstudio.transition.notes import candidate_notes
 from campaigns.labelstudio.transition.results import transition_annotations
 from campaigns.labelstudio.transition.tasks import transition_tasks
 from campaigns.nomenclatures import new_nomenclature, old_nomenclature
-from campaigns.state.models import CampaignKind
+from campaigns.state.models import CampaignBase, CampaignKind
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,14 @@ class CampaignKit:
     """Parsed annotations, with at least request_id, annotator, status, code, updated_at."""
 
 
-def kit_for(kind: CampaignKind, settings: Settings) -> CampaignKit:
-    """The kit of ``kind``, in the settings' language, with their context and notes tables.
+def kit_for(campaign: CampaignBase | CampaignKind, settings: Settings) -> CampaignKit:
+    """The kit of the campaign's kind (and options; a bare kind takes the defaults), in the
+    settings' language, with the settings' context and notes tables.
 
     Tables are read when tasks are built (not here), so a kit made to read annotations never
     needs them.
     """
+    kind = campaign if isinstance(campaign, CampaignKind) else campaign.kind
     old = old_nomenclature(settings)
     language = settings.language
     if kind == CampaignKind.GOLD:

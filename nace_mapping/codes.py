@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+import pandas as pd
+
 from nace_mapping.errors import InvalidCodeError
 
 
@@ -68,6 +70,29 @@ def _parse(code: str) -> tuple[Level, re.Match[str]]:
         f"{code!r} is not a NACE/NAF code: expected a section letter (J), a division (62), "
         "a group (62.0), a class (62.01) or a subclass (62.01Z or 6201Z)."
     )
+
+
+def parse_codes(values: pd.Series) -> pd.DataFrame:
+    """Vectorised ``normalize_code`` + ``level_of`` over a column: ``code`` and ``level``.
+
+    Both are NA where the value is empty or not a code, so a table loader can report the
+    first bad row instead of failing on the first exception (same index as ``values``).
+    """
+    text = values.astype("string").str.replace(r"\s+", "", regex=True).str.upper()
+    code = pd.Series(pd.NA, index=values.index, dtype="string")
+    level = pd.Series(pd.NA, index=values.index, dtype="object")
+    for lv, pattern in _PATTERNS:
+        parts = text.str.extract(pattern)
+        if lv in (Level.SECTION, Level.DIVISION):
+            canonical = parts[0]
+        elif lv is Level.SUBCLASS:
+            canonical = parts[0] + "." + parts[1] + parts[2]
+        else:
+            canonical = parts[0] + "." + parts[1]
+        hit = canonical.notna() & code.isna()
+        code = code.mask(hit, canonical)
+        level = level.mask(hit, lv)
+    return pd.DataFrame({"code": code, "level": level})
 
 
 def truncate_code(code: str, level: Level) -> str:

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from nace_mapping.codes import SQL_NORMALIZE_SUBCLASS, SQL_SUBCLASS_PATTERN
 from nace_mapping.correspondence import Correspondence
+from nace_mapping.errors import MissingColumnError
 
 
 @dataclass
@@ -91,7 +92,7 @@ def recode_table(
 ) -> RecodeResult:
     """Split ``table`` by its old code: univocal (+ new_code), multivocal (+ candidates), bad."""
     if code_column not in table.column_names:
-        raise KeyError(f"No column {code_column!r} (columns: {table.column_names}).")
+        raise MissingColumnError(f"No column {code_column!r} (columns: {table.column_names}).")
     con = duckdb.connect()
     con.register("input_rows", table)
     _recode_in_duckdb(con, "input_rows", correspondence, code_column)
@@ -134,7 +135,7 @@ def recode_parquet(
         ).fetchall()
     ]
     if code_column not in columns:
-        raise KeyError(f"No column {code_column!r} in {source} (columns: {columns}).")
+        raise MissingColumnError(f"No column {code_column!r} in {source} (columns: {columns}).")
     escaped = str(source).replace("'", "''")
     _recode_in_duckdb(con, f"read_parquet('{escaped}')", correspondence, code_column)
     out = Path(out_dir)

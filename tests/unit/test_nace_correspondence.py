@@ -12,7 +12,9 @@ import pytest
 from nace_mapping import (
     Correspondence,
     CorrespondenceFormatError,
+    MissingColumnError,
     Nomenclature,
+    TableIntegrityError,
     UnknownCodeError,
     recode_parquet,
     recode_table,
@@ -30,34 +32,55 @@ INSEE_HEADERS = [
 
 
 @pytest.fixture(scope="module")
-def official(shared_dir: Path) -> Correspondence:
-    return Correspondence.from_path(shared_dir / "nace" / "naf2008_to_naf2025.csv")
+def official() -> Correspondence:
+    return Correspondence.builtin()
 
 
-def insee_layout(shared_dir: Path, n: int = 60) -> pd.DataFrame:
-    src = pd.read_csv(shared_dir / "nace" / "naf2008_to_naf2025.csv", dtype=str).head(n)
+@pytest.fixture(scope="module")
+def naf2025() -> Nomenclature:
+    return Nomenclature.builtin("naf2025")
+
+
+def insee_layout(official: Correspondence, n: int = 60) -> pd.DataFrame:
+    """The first ``n`` pairs as Insee's spreadsheet lays them out (long headers, undotted old
+    codes, titles from the two nomenclatures)."""
+    old, new = Nomenclature.builtin("naf2008"), Nomenclature.builtin("naf2025")
+    src = official.pairs.head(n)
     return pd.DataFrame(
         {
-            INSEE_HEADERS[0]: src["naf_rev2"].str.replace(".", "", regex=False),
-            INSEE_HEADERS[1]: src["naf_rev2"].str[:5],
-            INSEE_HEADERS[2]: src["label_rev2"],
-            INSEE_HEADERS[3]: src["naf_2025"].str[:5],
-            INSEE_HEADERS[4]: src["naf_2025"],
-            INSEE_HEADERS[5]: src["label_2025_provisional"],
+            INSEE_HEADERS[0]: src["old_code"].str.replace(".", "", regex=False),
+            INSEE_HEADERS[1]: src["old_code"].str[:5],
+            INSEE_HEADERS[2]: src["old_code"].map(old.title),
+            INSEE_HEADERS[3]: src["new_code"].str[:5],
+            INSEE_HEADERS[4]: src["new_code"],
+            INSEE_HEADERS[5]: src["new_code"].map(new.title),
         }
     )
 
 
 def test_official_table_counts(official: Correspondence):
+    assert len(official.pairs) == 1223
     assert len(official.univocal_codes()) == 520
     assert len(official.multivocal_codes()) == 212
     assert official.candidates("0111Z") == ["01.11Y"]
     assert len(official.candidates("47.99A")) > 20
     assert official.is_multivocal("47.99A") and official.is_univocal("01.11Z")
+    assert official.sources("46.89Y") == []  # new in NAF 2025: no source code
 
 
-def test_insee_spreadsheet_layout_in_csv_and_xlsx(shared_dir: Path, tmp_path: Path):
-    frame = insee_layout(shared_dir)
+def test_the_one_target_missing_from_naf2025_is_reported_not_invented(official: Correspondence):
+    assert official.candidates("99.00Z") == ["99.00Y"]
+    assert len(official.quirks) == 1 and "99.00Y" in official.quirks[0]
+    assert "no division 99" in official.quirks[0]
+
+
+def test_candidates_of_a_class_say_the_table_maps_subclasses(official: Correspondence):
+    with pytest.raises(UnknownCodeError, match=r"01\.11 is a class"):
+        official.candidates("0111")
+
+
+def test_insee_spreadsheet_layout_in_csv_and_xlsx(official: Correspondence, tmp_path: Path):
+    frame = insee_layout(official)
     frame.to_csv(tmp_path / "table.csv", index=False)
     frame.to_excel(tmp_path / "table.xlsx", index=False)
     short = frame.iloc[:, [0, 2, 4, 5]]
@@ -69,6 +92,7 @@ def test_insee_spreadsheet_layout_in_csv_and_xlsx(shared_dir: Path, tmp_path: Pa
     assert {len(c.pairs) for c in loaded} == {60}
     assert loaded[1].candidates("01.11Z") == ["01.11Y"]
     assert loaded[1].target_title("01.11Y").startswith("Culture de céréales")
+    assert all(c.pairs["row"].tolist() == list(range(2, 62)) for c in loaded)
 
 
 def test_missing_columns_say_what_was_found(tmp_path: Path):
@@ -77,23 +101,27 @@ def test_missing_columns_say_what_was_found(tmp_path: Path):
         Correspondence.from_path(tmp_path / "x.csv")
 
 
-def test_duplicates_are_dropped_and_counted(shared_dir: Path, tmp_path: Path):
-    frame = insee_layout(shared_dir, 10)
+def test_duplicates_are_dropped_and_counted(official: Correspondence, tmp_path: Path):
+    frame = insee_layout(official, 10)
     pd.concat([frame, frame.head(3)]).to_csv(tmp_path / "dup.csv", index=False)
     corr = Correspondence.from_path(tmp_path / "dup.csv")
     assert (len(corr.pairs), corr.duplicates_dropped) == (10, 3)
 
 
-def test_codes_are_checked_against_the_nomenclatures(shared_dir: Path, tmp_path: Path):
-    frame = insee_layout(shared_dir, 5)
-    frame.iloc[0, 4] = "99.99Y"
+def test_codes_are_checked_against_the_nomenclatures(
+    official: Correspondence, naf2025: Nomenclature, tmp_path: Path
+):
+    frame = insee_layout(official, 5)
+    frame.iloc[3, 4] = "99.99Y"
     frame.to_csv(tmp_path / "bad.csv", index=False)
-    new = Nomenclature.from_path(shared_dir / "nace" / "naf2025_sections_divisions_subclasses.csv")
-    with pytest.raises(UnknownCodeError, match=r"99\.99Y"):
-        Correspondence.from_path(tmp_path / "bad.csv", new=new)
-    frame.iloc[0, 4] = "01.11"
+    with pytest.raises(TableIntegrityError) as err:
+        Correspondence.from_path(tmp_path / "bad.csv", new=naf2025)
+    assert str(err.value) == (
+        "bad.csv, row 5: new code '99.99Y' is not a subclass of NAF 2025 (Insee)"
+    )
+    frame.iloc[3, 4] = "01.11"
     frame.to_csv(tmp_path / "level.csv", index=False)
-    with pytest.raises(CorrespondenceFormatError, match="must hold subclasses"):
+    with pytest.raises(TableIntegrityError, match=r"^level\.csv, row 5: new code .01\.11. is not"):
         Correspondence.from_path(tmp_path / "level.csv")
 
 
@@ -131,3 +159,12 @@ def test_recode_partitions_the_input(official: Correspondence, tmp_path: Path):
     summary = recode_parquet(tmp_path / "in.parquet", tmp_path / "out", official)
     assert (summary["univocal"], summary["multivocal"], summary["quarantined"]) == (2, 1, 3)
     assert pq.read_table(tmp_path / "out" / "multivocal_queue.parquet").num_rows == 1
+
+
+def test_a_missing_code_column_is_a_package_error_and_still_a_key_error(
+    official: Correspondence,
+):
+    table = pa.table({"text": ["a"], "ape": ["0111Z"]})
+    with pytest.raises(MissingColumnError, match="No column 'code'") as err:
+        recode_table(table, official)
+    assert isinstance(err.value, KeyError) and str(err.value).startswith("No column")

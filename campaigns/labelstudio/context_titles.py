@@ -1,14 +1,17 @@
 """Human titles for the context codes experts see (legal category, activity nature...).
 
-The tables come from paths or URLs the user gives in the settings
-(``CAMPAIGNS_CONTEXT_LEGAL_CATEGORIES``, ``CAMPAIGNS_CONTEXT_ACTIVITY_NATURES``); nothing is
-shipped with the product except the titles of fields whose values are fixed
-(``activ_perm_et``: P/S). A field without a table is shown with its raw code.
+By default the tables are Insee's, shipped with ``nace_mapping`` (legal categories and
+Sirene activity natures: see ``nace_mapping/data/PROVENANCE.md``); a path or URL in the
+settings (``CAMPAIGNS_CONTEXT_LEGAL_CATEGORIES``, ``CAMPAIGNS_CONTEXT_ACTIVITY_NATURES``)
+replaces one. Fields whose values are fixed (``activ_perm_et``: P/S) have built-in titles; a
+code without a title is shown alone.
 
 Accepted layouts: a CSV (``,``, ``;`` or tab separated, UTF-8 or Windows-1252 as Insee
 publishes them) with a code column (``code``) and a title column (``libelle``, ``title``,
 ``label``...), or a JSON object ``{code: title}`` (or a list of ``{code, title}`` objects).
-Titles made only of ``/`` (``"/////////"``, Insee's "no title") count as missing.
+Titles made only of ``/`` (``"/////////"``, Insee's "no title") count as missing. Titles are
+cleaned like the nomenclatures' (control characters removed, spaces collapsed): they end up in
+task HTML that Label Studio renders.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from typing import Any
 from campaigns.config import Settings
 from campaigns.errors import ConfigurationError
 from campaigns.labelstudio.gold.tasks import ContextTitles
+from nace_mapping import clean_title
+from nace_mapping.builtin import ACTIVITY_NATURES, LEGAL_CATEGORIES, BuiltinTable, data_file
 
 LEGAL_CATEGORY = "cj"
 ACTIVITY_NATURE = "activ_nat_et"
@@ -41,20 +46,25 @@ SETTING_OF = {
     LEGAL_CATEGORY: ("CAMPAIGNS_CONTEXT_LEGAL_CATEGORIES", "legal categories"),
     ACTIVITY_NATURE: ("CAMPAIGNS_CONTEXT_ACTIVITY_NATURES", "activity natures"),
 }
+BUILTIN_TABLES: dict[str, BuiltinTable] = {
+    LEGAL_CATEGORY: LEGAL_CATEGORIES,
+    ACTIVITY_NATURE: ACTIVITY_NATURES,
+}
+"""The official table each field falls back to when its setting is unset."""
 
 
 def load_context_titles(
     legal_categories: str | None, activity_natures: str | None
 ) -> ContextTitles:
-    """Titles per context field: built-in fixed values plus the tables at the given paths.
+    """Titles per context field: fixed values, plus the table at each path, else the built-in.
 
     Raises ``ConfigurationError`` when a path does not exist or its columns are not
-    recognised. Each table is read once per path (cached).
+    recognised. Each table is read once per path (cached); callers get their own dicts.
     """
     titles: ContextTitles = {field: dict(values) for field, values in BUILTIN_TITLES.items()}
     for field, source in ((LEGAL_CATEGORY, legal_categories), (ACTIVITY_NATURE, activity_natures)):
-        if source:
-            titles[field] = dict(_load_table(str(source), field))
+        table = _load_table(str(source), field) if source else _builtin_table(field)
+        titles[field] = dict(table)
     return titles
 
 
@@ -70,8 +80,8 @@ def _is_placeholder(title: str) -> bool:
 def _clean(code: Any, title: Any) -> tuple[str, str] | None:
     if code is None or title is None:
         return None
-    code_text = str(code).strip()
-    title_text = " ".join(str(title).split())
+    code_text = clean_title(code)
+    title_text = clean_title(title)
     if not code_text or not title_text or _is_placeholder(title_text):
         return None
     return code_text, title_text
@@ -84,8 +94,26 @@ def _hint(field: str) -> str:
 
 @lru_cache(maxsize=16)
 def _load_table(source: str, field: str) -> dict[str, str]:
+    return _parse_table(_read_bytes(source, field), source, field)
+
+
+@lru_cache(maxsize=2)
+def _builtin_table(field: str) -> dict[str, str]:
+    """The packaged official table of ``field``; its size is checked against PROVENANCE.md."""
+    builtin = BUILTIN_TABLES[field]
+    table = _parse_table(data_file(builtin.filename).read_bytes(), builtin.filename, field)
+    if len(table) != builtin.counts["codes"]:
+        raise ConfigurationError(
+            f"The built-in {builtin.edition} table {builtin.filename} has {len(table)} titled "
+            f"codes, not {builtin.counts['codes']} (PROVENANCE.md): the package is damaged.",
+            _hint(field),
+        )
+    return table
+
+
+def _parse_table(raw: bytes, source: str, field: str) -> dict[str, str]:
+    """``{code: title}`` from a CSV or JSON file's bytes (layout told by suffix or content)."""
     _, what = SETTING_OF[field]
-    raw = _read_bytes(source, field)
     text = _decode(raw)
     suffix = Path(source.split("?")[0]).suffix.lower()
     stripped = text.lstrip()

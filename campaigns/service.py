@@ -13,16 +13,29 @@ Studio, and the Label Studio SDK is imported only by commands that talk to it.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from campaigns.config import Settings, get_settings
-from campaigns.errors import CampaignError
+from campaigns.errors import (
+    CampaignError,
+    ConfigurationError,
+    ConflictError,
+    InputFormatError,
+    InvalidArgumentError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.state.models import (
@@ -42,9 +55,19 @@ if TYPE_CHECKING:
     from campaigns.lifecycle.export import ExportSummary
     from campaigns.lifecycle.metrics import CampaignMetrics
     from campaigns.lifecycle.push import PushSummary
+    from campaigns.lifecycle.training_set import TrainingExport
     from campaigns.lifecycle.transition import TransitionPlan
+    from campaigns.metrics.label_free import LabelFreeEstimate
+    from campaigns.sampling.designs import Design
+    from campaigns.sampling.planning import Plan
+    from campaigns.traffic.drift import DriftResult
+    from campaigns.traffic.window import Window
 
 CampaignRef = int | str
+
+SPARSE_WARNING = 0.10
+"""Share of traffic scores in the reference's sparse tails above which the label-free figure
+extrapolates (see ``campaigns.metrics.label_free``): both faces warn beyond it."""
 
 
 @dataclass
@@ -66,6 +89,82 @@ class NightlyReport:
     @property
     def failed(self) -> list[NightlyOutcome]:
         return [o for o in self.outcomes if o.error is not None]
+
+
+def _window_json(window: Window) -> dict[str, str]:
+    """A window as JSON: ``end`` excluded, as in the drift tables."""
+    return {"start": window.start.isoformat(), "end": window.end.isoformat()}
+
+
+@dataclass
+class DriftCheck:
+    """A drift comparison (``campaigns drift``, ``POST /drift``) and where it was stored."""
+
+    result: DriftResult
+    uri: str | None = None
+    accuracy_checked: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """What the drift job returns: both windows, every report, the alerts."""
+        from campaigns.lifecycle.metrics import json_safe
+
+        r = self.result
+        return json_safe(
+            {
+                "window": _window_json(r.b),
+                "baseline": _window_json(r.a),
+                "reports": [report.as_dict() for report in r.reports],
+                "skipped_groups": r.skipped_groups,
+                "alerts": r.alerts,
+                "accuracy_checked": self.accuracy_checked,
+                "stored": self.uri,
+            }
+        )
+
+
+@dataclass
+class AccuracyCheck:
+    """The label-free accuracy of a window beside a gold sample's (``campaigns estimate``).
+
+    ``comparison`` is :func:`campaigns.metrics.label_free.compare_with_gold`'s; ``reference``
+    and ``gold`` name the campaigns that calibrated the scores and gave the gold figure.
+    """
+
+    label_free: LabelFreeEstimate
+    comparison: dict[str, Any]
+    reference: str
+    gold: str
+    gold_window: Window
+
+    @property
+    def same_window(self) -> bool:
+        """Whether the gold sample was drawn from the window estimated (a drift check)."""
+        return self.label_free.window is None or self.label_free.window == self.gold_window
+
+    @property
+    def extrapolates(self) -> bool:
+        """Too many traffic scores where the reference has hardly any unit."""
+        return self.label_free.sparse_share > SPARSE_WARNING
+
+    def as_json(self) -> dict[str, Any]:
+        """What the estimate job returns: both estimates, their gap and the warnings' flags."""
+        from campaigns.lifecycle.metrics import json_safe
+
+        window = self.label_free.window
+        return json_safe(
+            {
+                "reference_campaign": self.reference,
+                "gold_campaign": self.gold,
+                "window": _window_json(window) if window else None,
+                "gold_window": _window_json(self.gold_window),
+                "label_free": {k: v for k, v in self.label_free.as_dict().items() if k != "window"},
+                "gold": self.comparison["gold"],
+                "gap": self.comparison["gap"],
+                "diverged": self.comparison["diverged"],
+                "same_window": self.same_window,
+                "extrapolates": self.extrapolates,
+            }
+        )
 
 
 class CampaignService:
@@ -119,6 +218,69 @@ class CampaignService:
 
         return old_nomenclature(self.settings).division_sections()
 
+    # -- files handed over on the storage root -------------------------------------------------
+    def _input_key(self, ref: str) -> str:
+        """The storage key of a file a client names: a key below the root, or its full URI.
+
+        API clients put their tables on the storage root (where the traffic already is) rather
+        than on the server's own disk, which is no place for a client to point at.
+        """
+        root = self.storage.root_uri.rstrip("/") + "/"
+        key = ref.removeprefix(root)
+        if not self.storage.exists(key):
+            raise NotFoundError(
+                f"No file at {self.storage.uri(key)}.",
+                f"Copy the table below the storage root {self.storage.root_uri} and give its "
+                "key (e.g. inputs/training.parquet) or its full URI.",
+            )
+        return key
+
+    def read_input(self, ref: str) -> pa.Table:
+        """A Parquet table (file or folder) on the storage root, by key or URI."""
+        import pyarrow as pa
+
+        key = self._input_key(ref)
+        try:
+            return self.storage.read_table(key)
+        except pa.ArrowException as err:  # storage errors are already ServiceUnavailableError
+            raise InputFormatError(
+                f"Cannot read {self.storage.uri(key)} as Parquet: {str(err).splitlines()[0]}",
+                "Give a Parquet file (or a folder of Parquet files).",
+            ) from err
+
+    @contextmanager
+    def _local_copy(self, ref: str) -> Iterator[str]:
+        """A local path to a file on the storage root: the file itself, or a temporary copy.
+
+        For readers that only open local files (DuckDB without its httpfs extension, which an
+        air-gapped machine cannot install); the copy streams, never the whole file in memory.
+        """
+        import pyarrow.fs as pafs
+
+        key = self._input_key(ref)
+        if isinstance(self.storage.fs, pafs.LocalFileSystem):
+            yield self.storage.path(key)
+            return
+        with tempfile.TemporaryDirectory(prefix="campaigns-input-") as folder:
+            target = os.path.join(folder, PurePosixPath(key).name)
+            try:
+                with (
+                    self.storage.fs.open_input_stream(self.storage.path(key)) as source,
+                    open(target, "wb") as out,
+                ):
+                    shutil.copyfileobj(source, out, 1 << 20)
+            except OSError as err:
+                raise ServiceUnavailableError(
+                    f"Cannot copy {self.storage.uri(key)}: {str(err).strip().splitlines()[0]}",
+                    "Check that it is a file and the S3 server is reachable.",
+                ) from err
+            yield target
+
+    def _refuse_taken_name(self, name: str) -> None:
+        """Before anything is written under a new campaign's name (its storage folder)."""
+        if self.session.exec(select(Campaign).where(Campaign.name == name)).first():
+            raise ConflictError(f"A campaign named {name!r} exists.", "Choose another name.")
+
     # -- lifecycle ---------------------------------------------------------------------------
     def create(self, data: CampaignCreate) -> Campaign:
         """The campaign, its Label Studio project(s) and their webhooks, for any kind."""
@@ -139,10 +301,15 @@ class CampaignService:
         code_column: str = "code",
         overlap: int = 1,
     ) -> tuple[TransitionPlan, Campaign]:
-        """Recode ``table`` to NAF 2025, then a transition campaign on its multivocal sample."""
+        """Recode ``table`` to NAF 2025, then a transition campaign on its multivocal sample.
+
+        A taken name is refused first: the recoding writes under ``transition/<name>/``, which
+        would otherwise overwrite that campaign's files before its creation failed.
+        """
         from campaigns.lifecycle.transition import prepare_transition
         from campaigns.nomenclatures import correspondence
 
+        self._refuse_taken_name(name)
         plan = prepare_transition(
             self.session,
             self.storage,
@@ -164,6 +331,27 @@ class CampaignService:
             )
         )
         return plan, campaign
+
+    def check_transition(self, name: str, input_ref: str) -> None:
+        """Refuse at once what a transition job would fail on: a taken name, a missing input."""
+        self._refuse_taken_name(name)
+        self._input_key(input_ref)
+
+    def transition_split(self, ref: CampaignRef) -> pa.Table:
+        """For each old code, the observed share of each new code, with Wilson 95% intervals.
+
+        From the latest export of a transition campaign (a routed one: its teams together).
+        """
+        from campaigns.lifecycle.transition import transition_split
+
+        campaign = self.campaign(ref)
+        if campaign.kind != CampaignKind.TRANSITION:
+            raise InvalidArgumentError(
+                f"Campaign {campaign.id} is a {campaign.kind} campaign: it has no transition "
+                "split.",
+                "Read a gold campaign's figures with 'campaigns metrics' instead.",
+            )
+        return transition_split(self.latest_gold(campaign.id or 0))
 
     def push(
         self,
@@ -262,6 +450,162 @@ class CampaignService:
 
         return latest_gold(self.storage, self.campaign(ref), self.session)
 
+    def training_set(
+        self, ref: CampaignRef, *, compare_with: str | None = None, on_storage: bool = False
+    ) -> tuple[TrainingExport, str]:
+        """Training rows from the latest export, and the training labels they contradict.
+
+        ``compare_with`` is an existing training set (Parquet or CSV with ``text``, ``code``):
+        a local path (the CLI's), or with ``on_storage`` a key on the storage root (the API's).
+        Returns the files written and the nomenclature of their codes (NAF 2025 for a
+        transition campaign).
+        """
+        from campaigns.lifecycle.export import latest_gold
+        from campaigns.lifecycle.training_set import export_training_set
+        from campaigns.nomenclatures import new_nomenclature, old_nomenclature
+
+        campaign = self.campaign(ref)
+        gold = latest_gold(self.storage, campaign, self.session)
+        transition = campaign.kind == CampaignKind.TRANSITION
+        nomenclature = (new_nomenclature if transition else old_nomenclature)(self.settings)
+        source = self._local_copy(compare_with) if on_storage and compare_with else nullcontext()
+        with source as copy:
+            export = export_training_set(
+                self.storage,
+                gold,
+                campaign,
+                nomenclature_name=nomenclature.name,
+                compare_with=copy or compare_with,
+            )
+        return export, nomenclature.name
+
+    # -- planning and monitoring ---------------------------------------------------------------
+    def plan(
+        self,
+        window: Window,
+        design: Design,
+        *,
+        margin: float,
+        auto_coded: bool = False,
+        threshold: float | None = None,
+    ) -> Plan:
+        """Units per stratum for ``design`` to reach a 95% ``margin`` on the window's traffic.
+
+        The margin is on the accuracy of the whole traffic or, with ``auto_coded``, on the error
+        rate of the automatically coded part, cut at ``threshold`` (default: the setting), which
+        must then be one of the design's confidence edges.
+        """
+        from campaigns.sampling.registry import plan_for_window
+
+        cut = None
+        if auto_coded:
+            cut = threshold if threshold is not None else self.settings.auto_coding_threshold
+        return plan_for_window(
+            self.session,
+            self.storage,
+            window,
+            design,
+            margin=margin,
+            auto_coded_above=cut,
+            sections=self._sections(),
+        )
+
+    def drift(
+        self,
+        window: Window,
+        *,
+        baseline_days: int | None = None,
+        psi_max: float = 0.2,
+        accuracy_min: float | None = None,
+        accuracy: float | None = None,
+        min_count: int | None = None,
+        write: bool = True,
+    ) -> DriftCheck:
+        """Compare ``window`` with the ``baseline_days`` days right before it (default: as many).
+
+        Alerts on any PSI above ``psi_max``, and on ``accuracy`` below ``accuracy_min`` (checked
+        only when both are given). ``min_count`` (default: the core's) is the fewest requests a
+        section needs in each window for its own report. With ``write`` the reports are stored
+        under ``metrics/drift``, dated today.
+        """
+        from campaigns.traffic.drift import DEFAULT_MIN_COUNT, drift_between, write_drift
+        from campaigns.traffic.drift_statistics import AlertRule
+        from campaigns.traffic.window import Window
+
+        length = baseline_days or (window.end - window.start).days
+        baseline = Window.last_days(length, window.start - timedelta(days=1))
+        try:
+            rule = AlertRule(psi_max=psi_max, accuracy_min=accuracy_min)
+        except ValueError as err:
+            raise ConfigurationError(str(err), "Check --psi-max and --accuracy-min.") from err
+        result = drift_between(
+            self.storage,
+            baseline,
+            window,
+            self._sections(),
+            rule=rule,
+            accuracy=accuracy,
+            min_count=DEFAULT_MIN_COUNT if min_count is None else min_count,
+        )
+        uri = write_drift(self.storage, result, datetime.now(UTC).date()) if write else None
+        checked = accuracy_min is not None and accuracy is not None
+        return DriftCheck(result, uri, accuracy_checked=checked)
+
+    def estimate(
+        self,
+        reference: CampaignRef,
+        window: Window,
+        *,
+        replicates: int = 200,
+        gold: CampaignRef | None = None,
+        max_rows: int | None = None,
+    ) -> AccuracyCheck:
+        """Label-free accuracy of the window's traffic, beside a gold sample's accuracy.
+
+        The top-1 score is calibrated on ``reference``'s latest gold export; the gold figure is
+        ``gold``'s (default: the reference's). ``max_rows`` averages over a reproducible random
+        subsample of the window's requests.
+        """
+        from campaigns.lifecycle.export import latest_gold
+        from campaigns.metrics.headline import metrics_json
+        from campaigns.metrics.label_free import (
+            compare_with_gold,
+            estimate_accuracy_label_free,
+            traffic_scores,
+        )
+        from campaigns.traffic.window import Window
+
+        ref_campaign = self.campaign(reference)
+        reference_gold = latest_gold(self.storage, ref_campaign, self.session)
+        gold_campaign = ref_campaign if gold is None else self.campaign(gold)
+        gold_sample = crud.get_sample(self.session, gold_campaign.sample_id)
+        gold_table = (
+            reference_gold
+            if gold_campaign.id == ref_campaign.id
+            else latest_gold(self.storage, gold_campaign, self.session)
+        )
+        scores = traffic_scores(self.storage, window, max_rows=max_rows)
+        try:
+            label_free = estimate_accuracy_label_free(
+                reference_gold, scores, replicates=replicates, window=window
+            )
+        except ValueError as err:
+            raise ConfigurationError(
+                f"Cannot calibrate on campaign {ref_campaign.name!r}: {err}.",
+                "Export its annotations again ('campaigns export') once experts have coded units.",
+            ) from err
+        gold_figure = metrics_json(
+            gold_table, threshold=self.settings.auto_coding_threshold, design=gold_sample.design
+        )["accuracy"]
+        return AccuracyCheck(
+            label_free=label_free,
+            comparison=compare_with_gold(label_free, gold_figure),
+            reference=ref_campaign.name,
+            gold=gold_campaign.name,
+            gold_window=Window(gold_sample.window_start, gold_sample.window_end),
+        )
+
+    # -- every open campaign -------------------------------------------------------------------
     def open_campaigns(self) -> list[Campaign]:
         """Campaigns still being annotated (every page of them), team campaigns excluded."""
         return [

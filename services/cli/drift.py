@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
 from campaigns.errors import ConfigurationError
-from campaigns.nomenclatures import old_nomenclature
-from campaigns.traffic.drift import DEFAULT_MIN_COUNT, DriftResult, drift_between, write_drift
-from campaigns.traffic.drift_statistics import AlertRule
+from campaigns.traffic.drift import DEFAULT_MIN_COUNT, DriftResult
 from campaigns.traffic.window import Window
 from services.cli import context
 
@@ -42,7 +41,7 @@ def _print_result(result: DriftResult, psi_max: float) -> None:
     for r in result.reports:
         psi = _fmt(r.psi)
         table.add_row(
-            r.scope,
+            escape(r.scope),
             f"{r.n_a:,}",
             f"{r.n_b:,}",
             _fmt(r.ks_statistic),
@@ -53,8 +52,9 @@ def _print_result(result: DriftResult, psi_max: float) -> None:
         )
     context.console.print(table)
     if result.skipped_groups:
+        skipped = escape(", ".join(result.skipped_groups))
         context.console.print(
-            f"No report of their own (too few requests): {', '.join(result.skipped_groups)}",
+            f"No report of their own (too few requests): {skipped}",
             highlight=False,
         )
 
@@ -109,28 +109,26 @@ def drift(
         last = date.fromisoformat(end) if end else datetime.now(UTC).date()
     except ValueError as err:
         raise ConfigurationError(f"Invalid --end {end!r}.", "Use YYYY-MM-DD.") from err
-    b = Window.last_days(days, last)
-    a = Window.last_days(baseline_days or days, b.start - timedelta(days=1))
-    try:
-        rule = AlertRule(psi_max=psi_max, accuracy_min=accuracy_min)
-    except ValueError as err:
-        raise ConfigurationError(str(err), "Check --psi-max and --accuracy-min.") from err
-    sections = old_nomenclature(context.settings()).division_sections()
-    storage = context.storage()
-    result = drift_between(
-        storage, a, b, sections, rule=rule, accuracy=accuracy, min_count=min_count
-    )
-    _print_result(result, psi_max)
+    with context.service() as service:
+        check = service.drift(
+            Window.last_days(days, last),
+            baseline_days=baseline_days,
+            psi_max=psi_max,
+            accuracy_min=accuracy_min,
+            accuracy=accuracy,
+            min_count=min_count,
+            write=write,
+        )
+    _print_result(check.result, psi_max)
     if (accuracy_min is None) != (accuracy is None):
         context.console.print(
             "[yellow]The accuracy floor needs both --accuracy-min and --accuracy: not checked.[/]"
         )
-    if write:
-        uri = write_drift(storage, result, datetime.now(UTC).date())
-        context.console.print(f"Stored at {uri}", highlight=False)
-    if result.alerts:
-        for alert in result.alerts:
-            context.console.print(f"[bold red]ALERT[/] {alert}", highlight=False)
+    if check.uri is not None:
+        context.console.print(f"Stored at {escape(check.uri)}", highlight=False)
+    if check.result.alerts:
+        for alert in check.result.alerts:
+            context.console.print(f"[bold red]ALERT[/] {escape(alert)}", highlight=False)
         raise typer.Exit(1)
     context.console.print("[green]No alert.[/]")
 

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
 from campaigns.errors import ConfigurationError
-from campaigns.lifecycle.export import latest_gold
-from campaigns.metrics.headline import metrics_json
-from campaigns.metrics.label_free import (
-    LabelFreeEstimate,
-    compare_with_gold,
-    estimate_accuracy_label_free,
-    traffic_scores,
-)
-from campaigns.state import crud
 from campaigns.traffic.window import Window
 from services.cli import context
 
-SPARSE_WARNING = 0.10  # share of traffic scores in the reference's sparse tails
+if TYPE_CHECKING:
+    from campaigns.service import AccuracyCheck
 
 
 def _pct(value: Any) -> str:
@@ -35,13 +28,9 @@ def _interval(low: Any, high: Any) -> str:
     return f"[{low:.1%}, {high:.1%}]"
 
 
-def _print(
-    label_free: LabelFreeEstimate,
-    comparison: dict[str, Any],
-    reference_name: str,
-    gold_name: str,
-    gold_window: Window,
-) -> None:
+def _print(check: AccuracyCheck) -> None:
+    label_free, comparison = check.label_free, check.comparison
+    reference_name, gold_name = escape(check.reference), escape(check.gold)
     window = label_free.window.describe() if label_free.window else "-"
     table = Table(
         Column("accuracy", no_wrap=True),
@@ -84,15 +73,15 @@ def _print(
         )
     elif not math.isnan(gap):
         context.console.print("[green]The two estimates agree (their intervals overlap).[/]")
-    if label_free.window and gold_window != label_free.window:
+    if not check.same_window:
         context.console.print(
-            f"[dim]Note: the gold sample is from {gold_window.describe()}, not from the "
+            f"[dim]Note: the gold sample is from {check.gold_window.describe()}, not from the "
             "window: a gap may only reflect how the score distribution moved since (which the "
             "label-free figure follows). For a drift check, compare with a gold sample of the "
             "same window: --gold CAMPAIGN, --end and --days matching its sample.[/]",
             highlight=False,
         )
-    if label_free.sparse_share > SPARSE_WARNING:
+    if check.extrapolates:
         context.console.print(
             f"[yellow]{label_free.sparse_share:.0%} of the traffic scores lie where "
             f"{reference_name} has hardly any unit (beyond its 20 lowest or highest scores): "
@@ -148,41 +137,15 @@ def estimate(
         last = date.fromisoformat(end) if end else datetime.now(UTC).date()
     except ValueError as err:
         raise ConfigurationError(f"Invalid --end {end!r}.", "Use YYYY-MM-DD.") from err
-    window = Window.last_days(days, last)
-    settings = context.settings()
-    storage = context.storage()
-    with context.session() as session:
-        ref_campaign = crud.get_campaign(session, reference)
-        reference_gold = latest_gold(storage, ref_campaign, session)
-        gold_campaign = ref_campaign if gold is None else crud.get_campaign(session, gold)
-        gold_sample = crud.get_sample(session, gold_campaign.sample_id)
-        gold_table = (
-            reference_gold
-            if gold_campaign.id == ref_campaign.id
-            else latest_gold(storage, gold_campaign, session)
+    with context.service() as service:
+        check = service.estimate(
+            reference,
+            Window.last_days(days, last),
+            replicates=replicates,
+            gold=gold,
+            max_rows=max_rows,
         )
-        names = (ref_campaign.name, gold_campaign.name)
-    scores = traffic_scores(storage, window, max_rows=max_rows)
-    try:
-        label_free = estimate_accuracy_label_free(
-            reference_gold, scores, replicates=replicates, window=window
-        )
-    except ValueError as err:
-        raise ConfigurationError(
-            f"Cannot calibrate on campaign {names[0]!r}: {err}.",
-            "Export its annotations again ('campaigns export') once experts have coded units.",
-        ) from err
-    gold_figure = metrics_json(
-        gold_table, threshold=settings.auto_coding_threshold, design=gold_sample.design
-    )["accuracy"]
-    comparison = compare_with_gold(label_free, gold_figure)
-    _print(
-        label_free,
-        comparison,
-        names[0],
-        names[1],
-        Window(gold_sample.window_start, gold_sample.window_end),
-    )
+    _print(check)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,12 +6,13 @@ from datetime import date
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.sampling.allocation import Allocation
 from campaigns.sampling.designs import Design, Duplicates
-from campaigns.sampling.registry import draw_sample, load_strata, plan_for_window
+from campaigns.sampling.registry import draw_sample, load_strata
 from campaigns.state import crud
 from campaigns.traffic.window import Window
 from services.cli import context
@@ -150,7 +151,8 @@ def sample(
         )
         context.console.print(
             f"Sample [bold]{drawn.id}[/] ({drawn.design}): {drawn.sample_size} of "
-            f"{drawn.population_size:,} units ({window.describe()})\n  stored at {drawn.uri}"
+            f"{drawn.population_size:,} units ({window.describe()})\n"
+            f"  stored at {escape(drawn.uri)}"
         )
         if design.stratified:
             _print_strata(load_strata(storage, drawn).to_pylist())
@@ -216,19 +218,9 @@ def plan(
         duplicates,
         include_previous,
     )
-    sections = old_nomenclature(context.settings()).division_sections()
-    cut = None
-    if auto_coded:
-        cut = threshold if threshold is not None else context.settings().auto_coding_threshold
-    with context.session() as session:
-        result = plan_for_window(
-            session,
-            context.storage(),
-            window,
-            design,
-            margin=margin,
-            auto_coded_above=cut,
-            sections=sections,
+    with context.service() as service:
+        result = service.plan(
+            window, design, margin=margin, auto_coded=auto_coded, threshold=threshold
         )
     target = "error rate of the automatically coded part" if auto_coded else "accuracy"
     context.console.print(

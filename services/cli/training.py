@@ -5,12 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from campaigns.lifecycle.export import latest_gold
-from campaigns.lifecycle.training_set import export_training_set
-from campaigns.nomenclatures import new_nomenclature, old_nomenclature
-from campaigns.state import crud
-from campaigns.state.models import CampaignKind
 from services.cli import context
 
 
@@ -35,31 +31,16 @@ def training_set(
 
     Example: campaigns training-set sept-gold --compare-with /data/train-2026-08.parquet
     """
-    settings = context.settings()
-    storage = context.storage()
-    with context.session() as session:
-        campaign = crud.get_campaign(session, campaign_ref)
-        gold = latest_gold(storage, campaign, session)
-        nomenclature = (
-            new_nomenclature(settings)
-            if campaign.kind == CampaignKind.TRANSITION
-            else old_nomenclature(settings)
-        )
-        result = export_training_set(
-            storage,
-            gold,
-            campaign,
-            nomenclature_name=nomenclature.name,
-            compare_with=compare_with,
-        )
+    with context.service() as service:
+        result, nomenclature = service.training_set(campaign_ref, compare_with=compare_with)
     context.console.print(
         f"Campaign [bold]{result.campaign_id}[/] (export {result.version}): {result.rows} "
-        f"training rows ({nomenclature.name})\n  stored at {result.uri}"
+        f"training rows ({escape(nomenclature)})\n  stored at {escape(result.uri)}"
     )
     if result.conflicts_uri is not None:
         context.console.print(
-            f"{result.conflicts} label conflict(s) with {compare_with}\n"
-            f"  stored at {result.conflicts_uri}"
+            f"{result.conflicts} label conflict(s) with {escape(compare_with or '')}\n"
+            f"  stored at {escape(result.conflicts_uri)}"
         )
 
 

@@ -11,7 +11,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from campaigns.errors import InputFormatError
-from campaigns.lifecycle.transition import transition_split
 from services.cli import context
 
 app = typer.Typer(
@@ -72,8 +71,7 @@ def split(
     """
     with context.service() as service:
         campaign = service.campaign(campaign_ref)
-        gold = service.latest_gold(campaign.id or 0)
-    shares = transition_split(gold)
+        shares = service.transition_split(campaign.id or 0)
     table = Table(
         "old code",
         "new code",
@@ -84,8 +82,8 @@ def split(
     )
     for row in shares.to_pylist():
         table.add_row(
-            row["old_code"],
-            row["new_code"],
+            escape(row["old_code"]),
+            escape(row["new_code"] or ""),
             f"{row['n']}/{row['n_old']}",
             f"{row['share']:.1%}",
             f"[{row['ci_low']:.1%}, {row['ci_high']:.1%}]",

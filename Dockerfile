@@ -8,4 +8,5 @@ COPY services services
 RUN pip install --no-cache-dir '.[postgres]'
 ENV CAMPAIGNS_DATABASE_URL=sqlite:////data/campaigns.db
 EXPOSE 8000
-CMD ["uvicorn", "services.api.main:app", "--host", "0.0.0.0", "--port", "8000"]
+# Refuses to start without CAMPAIGNS_API_TOKEN on this network address (campaigns serve --help).
+CMD ["campaigns", "serve", "--host", "0.0.0.0", "--port", "8000"]

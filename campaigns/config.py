@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="Seconds before a Label Studio request times out."
     )
 
+    ingest_max_line_bytes: int = Field(
+        default=10_000_000,
+        gt=0,
+        description="Longest log line ingest reads, in bytes; a longer one is quarantined "
+        "(its first bytes and length kept) instead of being held in memory.",
+    )
+
     auto_coding_threshold: float = Field(
         default=0.8,
         ge=0.0,
@@ -102,6 +109,22 @@ class Settings(BaseSettings):
     )
     api_token: SecretStr | None = Field(
         default=None, description="Bearer token required by the campaign REST API."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret Label Studio's webhooks send to POST /webhooks/label-studio; it "
+        "only starts exports (the API token is never stored in Label Studio). Required when "
+        "CAMPAIGNS_API_TOKEN is set.",
+    )
+    api_max_body_bytes: int = Field(
+        default=10_000_000,
+        ge=1_000,
+        description="Largest request body the REST API reads (413 beyond, before parsing).",
+    )
+    api_allow_open: bool = Field(
+        default=False,
+        description="Let 'campaigns serve' listen on a non-loopback address without "
+        "CAMPAIGNS_API_TOKEN (an open API: anyone on the network can act). Leave false.",
     )
 
     def sqlite_path(self) -> Path | None:

@@ -76,6 +76,6 @@ def register_campaign_webhooks(
 ) -> None:
     """Every project of the campaign (its own, or its teams') notifies the API, when
     ``CAMPAIGNS_LABEL_STUDIO_WEBHOOK_URL`` is set. Best effort (see ``register_for_campaign``)."""
-    token = settings.api_token.get_secret_value() if settings.api_token else None
+    token = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     for target in [campaign, *crud.team_campaigns(session, campaign)]:
         register_for_campaign(gateway, target, settings.label_studio_webhook_url, token)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from campaigns.config import Settings, get_settings
 from campaigns.labelstudio.gateway import LabelStudioGateway
 from campaigns.service import CampaignService
 from campaigns.state.db import get_engine
+from services.api.guard import token_matches
 from campaigns.storage import Storage
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -47,7 +47,7 @@ def require_token(
     expected = settings.api_token
     if expected is None:
         return
-    if credentials is None or not secrets.compare_digest(
+    if credentials is None or not token_matches(
         credentials.credentials, expected.get_secret_value()
     ):
         raise HTTPException(

@@ -20,6 +20,7 @@ from services.cli import (
     estimate,
     nace,
     sampling,
+    serve,
     settings,
     traffic,
     training,
@@ -73,6 +74,7 @@ training.register(app)
 drift.register(app)
 estimate.register(app)
 settings.register(app)
+serve.register(app)
 
 
 def main() -> None:

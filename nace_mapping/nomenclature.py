@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -145,13 +146,18 @@ class Nomenclature:
             raise NaceMappingError(
                 f"Unknown built-in nomenclature {edition!r}: {' or '.join(NOMENCLATURES)}."
             )
-        table = NOMENCLATURES[edition]
-        with resources.as_file(data_file(table.filename)) as path:
-            nomenclature = cls.from_path(path, name=f"{table.edition} (Insee)")
-        nomenclature.check_counts(table)
-        if edition == "naf2025":
-            nomenclature.gaps = dict(NAF2025_GAPS)
-        return nomenclature
+        return _load_builtin(edition).copy()
+
+    def copy(self) -> Nomenclature:
+        """An independent copy (its dictionaries can be changed without touching this one)."""
+        return replace(
+            self,
+            titles=dict(self.titles),
+            parents=dict(self.parents),
+            levels=dict(self.levels),
+            quirks=list(self.quirks),
+            gaps=dict(self.gaps),
+        )
 
     @classmethod
     def from_path(cls, path_or_url: str | Path, name: str | None = None) -> Nomenclature:
@@ -483,3 +489,15 @@ class Nomenclature:
             }
             for s, divisions in sorted(sections.items())
         ]
+
+
+@lru_cache(maxsize=len(NOMENCLATURES))
+def _load_builtin(edition: str) -> Nomenclature:
+    """Read and check a packaged table once per process (callers get copies)."""
+    table = NOMENCLATURES[edition]
+    with resources.as_file(data_file(table.filename)) as path:
+        nomenclature = Nomenclature.from_path(path, name=f"{table.edition} (Insee)")
+    nomenclature.check_counts(table)
+    if edition == "naf2025":
+        nomenclature.gaps = dict(NAF2025_GAPS)
+    return nomenclature

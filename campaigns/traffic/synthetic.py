@@ -3,8 +3,9 @@
 Texts look like real declarations (upper case, unaccented, abbreviated, with legal-form noise);
 scores have the bimodal confidence distribution of a fastText model in production, and the
 model is right more often when it is confident. The true code of every line is returned too,
-so simulated experts can annotate it. Everything is vectorised with numpy: 1M lines take a
-few seconds.
+so simulated experts can annotate it. Codes are drawn from the 732 real NAF rév.2 subclasses
+(the built-in official table) unless the caller gives its own list. Everything is vectorised
+with numpy: 1M lines take a few seconds.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from campaigns.duck import connect
+from nace_mapping import Nomenclature
 
 PREFIXES = np.array(
     [
@@ -97,9 +100,22 @@ def _plain(text: str) -> str:
     return " ".join(words)
 
 
+@lru_cache(maxsize=1)
+def naf_subclasses() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The 732 NAF rév.2 subclasses and their titles, loaded once per process.
+
+    Real codes make the synthetic traffic exercise what production does: every section and
+    division (stratification, team routing), the real titles experts read, and old codes the
+    NAF 2025 correspondence knows (transition campaigns).
+    """
+    nomenclature = Nomenclature.builtin("naf2008")
+    codes = tuple(nomenclature.subclasses)
+    return codes, tuple(nomenclature.title(code) or code for code in codes)
+
+
 def generate_traffic(
-    codes: list[str],
-    titles: list[str],
+    codes: list[str] | None = None,
+    titles: list[str] | None = None,
     *,
     n: int,
     end: date | None = None,
@@ -107,7 +123,15 @@ def generate_traffic(
     seed: int = 0,
     model_version: str = "2.1.0",
 ) -> SyntheticTraffic:
-    """``n`` log lines over the ``days`` days ending with ``end`` (default: today, UTC)."""
+    """``n`` log lines over the ``days`` days ending with ``end`` (default: today, UTC).
+
+    ``codes`` and ``titles`` (same length) default to the real NAF rév.2 subclasses; the same
+    ``seed`` gives the same lines.
+    """
+    if codes is None:
+        codes, titles = map(list, naf_subclasses())
+    if titles is None or len(titles) != len(codes):
+        raise ValueError("generate_traffic needs one title per code")
     rng = np.random.default_rng(seed)
     end = end or datetime.now(UTC).date()
     codes_arr = np.array(codes)

@@ -81,3 +81,5 @@ def test_stored_hash_gives_a_reproducible_sample_and_missing_hashes_fall_back():
     )
     plain = draw(population(3000), 100, seed=5).table.column("request_id").to_pylist()
     assert draw(partial, 100, seed=5).table.column("request_id").to_pylist() == plain
+    # That path computes the key ingest would have stored: the same units either way.
+    assert plain == a.table.column("request_id").to_pylist()

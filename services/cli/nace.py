@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
 from campaigns.nomenclatures import correspondence, new_nomenclature, old_nomenclature
-from nace_mapping import Level, recode_parquet
+from nace_mapping import (
+    Correspondence,
+    Level,
+    NaceMappingError,
+    Nomenclature,
+    normalize_code,
+    recode_parquet,
+)
 from services.cli import context
 
 app = typer.Typer(
@@ -23,24 +30,68 @@ def show(
     code: Annotated[str, typer.Argument(help="A code at any level: J, 62, 62.0, 62.01, 6201Z.")],
     new: Annotated[bool, typer.Option("--new", help="Look it up in NAF 2025.")] = False,
 ) -> None:
-    """A code's level, title and parent chain.
+    """A code's level, title and parent chain; for a subclass, its other-edition codes.
 
-    Uses CAMPAIGNS_NOMENCLATURE / CAMPAIGNS_NEW_NOMENCLATURE, else the built-in sample.
+    A NAF rév.2 subclass is shown with its NAF 2025 candidates (with their titles); a NAF 2025
+    subclass (--new) with the NAF rév.2 codes it comes from. Uses CAMPAIGNS_NOMENCLATURE /
+    CAMPAIGNS_NEW_NOMENCLATURE / CAMPAIGNS_CORRESPONDENCE, else the built-in official tables.
 
-    Example: campaigns nace show 6201z
+    Example: campaigns nace show 47.99A
     """
     settings = context.settings()
     nomenclature = new_nomenclature(settings) if new else old_nomenclature(settings)
     try:
         chain = nomenclature.ancestors(code)
-    except ValueError as err:
-        context.err_console.print(f"[bold red]Error:[/] {err}", highlight=False)
-        raise typer.Exit(2) from err
+    except NaceMappingError as err:
+        _fail(err)
     table = Table("level", "code", "title", title=nomenclature.name)
     for level in Level:
         if level in chain:
             table.add_row(level.value, chain[level], nomenclature.title(chain[level]) or "")
     context.console.print(table)
+    subclass = chain.get(Level.SUBCLASS)
+    if subclass is None:
+        return
+    corr = correspondence(settings)
+    if new:
+        context.console.print(_sources_table(subclass, corr, old_nomenclature(settings)))
+    else:
+        context.console.print(_candidates_table(subclass, corr, new_nomenclature(settings)))
+
+
+def _fail(err: Exception) -> NoReturn:
+    context.err_console.print(f"[bold red]Error:[/] {err}", highlight=False)
+    raise typer.Exit(2) from err
+
+
+def _candidates_table(old: str, corr: Correspondence, new: Nomenclature) -> Table:
+    """The new codes of an old one, each with its title (the official one when known): a
+    multivocal code can have dozens, which no one can choose among by code alone."""
+    found = corr.candidates(old)
+    old = normalize_code(old)
+    kind = (
+        "univocal (recoded automatically)"
+        if len(found) == 1
+        else f"multivocal ({len(found)} candidates: an expert chooses)"
+    )
+    table = Table("new code", "title", title=f"{old} -> {new.name}: {kind}")
+    for code in found:
+        table.add_row(code, new.title(code) or corr.target_title(code) or "")
+    return table
+
+
+def _sources_table(new_code: str, corr: Correspondence, old: Nomenclature) -> Table | str:
+    """The old codes a new one comes from (none for a code created by the new edition)."""
+    sources = corr.sources(new_code)
+    if not sources:
+        return f"{new_code} <- {old.name}: no source code (the correspondence maps none to it)."
+    plural = "s" if len(sources) > 1 else ""
+    table = Table(
+        "old code", "title", title=f"{new_code} <- {old.name}: {len(sources)} code{plural}"
+    )
+    for code in sources:
+        table.add_row(code, old.title(code) or "")
+    return table
 
 
 @app.command()
@@ -54,18 +105,9 @@ def candidates(
     settings = context.settings()
     corr = correspondence(settings)
     try:
-        found = corr.candidates(code)
-    except ValueError as err:
-        context.err_console.print(f"[bold red]Error:[/] {err}", highlight=False)
-        raise typer.Exit(2) from err
-    kind = (
-        "univocal (recoded automatically)"
-        if len(found) == 1
-        else (f"multivocal ({len(found)} candidates: an expert chooses)")
-    )
-    table = Table("new code", "title", title=f"{code}: {kind}")
-    for new in found:
-        table.add_row(new, corr.target_title(new) or "")
+        table = _candidates_table(code, corr, new_nomenclature(settings))
+    except NaceMappingError as err:
+        _fail(err)
     context.console.print(table)
 
 
@@ -86,16 +128,17 @@ def recode(
         context.err_console.print(f"[bold red]Error:[/] no file at {input_path}.")
         raise typer.Exit(2)
     settings = context.settings()
+    corr = correspondence(settings)
     if settings.correspondence is None:
         context.console.print(
-            "[yellow]Using the built-in SAMPLE correspondence[/] "
-            "(set CAMPAIGNS_CORRESPONDENCE to the official table)."
+            "Using the built-in official correspondence (Insee, January 2026 edition); "
+            "CAMPAIGNS_CORRESPONDENCE overrides it.",
+            style="dim",
         )
     try:
-        summary = recode_parquet(input_path, out, correspondence(settings), code_column)
-    except KeyError as err:
-        context.err_console.print(f"[bold red]Error:[/] {err.args[0]}", highlight=False)
-        raise typer.Exit(2) from err
+        summary = recode_parquet(input_path, out, corr, code_column)
+    except NaceMappingError as err:
+        _fail(err)
     context.console.print(
         f"{summary['rows']} rows: {summary['univocal']} univocal, {summary['multivocal']} "
         f"multivocal (queued), {summary['quarantined']} quarantined "

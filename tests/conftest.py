@@ -30,15 +30,6 @@ from services.local_stack import (
     start_s3,
 )
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"The reference data folder {SHARED} is missing (it sits beside the repo).")
-    return SHARED
-
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:

@@ -1,4 +1,4 @@
-"""Transition campaign against the real servers, on the official correspondence table."""
+"""Transition campaign against the real servers, on the built-in official correspondence."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from campaigns.config import get_settings
 from campaigns.labelstudio.transition.config import CANDIDATE, FALLBACK, NONE_OF_THESE, SCOPE
-from campaigns.lifecycle import core as lifecycle
+from campaigns.lifecycle import export as lifecycle
 from campaigns.nomenclatures import correspondence
 from campaigns.state import crud
 from campaigns.state.db import session_scope
@@ -21,14 +21,16 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def official_tables(live_env, shared_dir: Path, monkeypatch) -> None:
-    nace = shared_dir / "nace"
-    monkeypatch.setenv("CAMPAIGNS_NOMENCLATURE", str(nace / "naf2008_5_levels.csv"))
-    monkeypatch.setenv(
-        "CAMPAIGNS_NEW_NOMENCLATURE", str(nace / "naf2025_sections_divisions_subclasses.csv")
+def official_tables(live_env) -> None:
+    """No table setting: the built-in official tables (Insee, January 2026) are the default."""
+    for variable in ("NOMENCLATURE", "NEW_NOMENCLATURE", "CORRESPONDENCE"):
+        assert f"CAMPAIGNS_{variable}" not in live_env
+    settings = get_settings()
+    assert (settings.nomenclature, settings.new_nomenclature, settings.correspondence) == (
+        None,
+        None,
+        None,
     )
-    monkeypatch.setenv("CAMPAIGNS_CORRESPONDENCE", str(nace / "naf2008_to_naf2025.csv"))
-    get_settings.cache_clear()
 
 
 def annotate(expert: LabelStudioExpert, task_id: int, result: list[dict], **extra) -> None:
@@ -46,6 +48,7 @@ def test_only_multivocal_rows_reach_experts_with_exactly_their_candidates(
     official_tables, cli, tmp_path: Path, label_studio
 ):
     corr = correspondence(get_settings())
+    assert (len(corr.univocal_codes()), len(corr.multivocal_codes())) == (520, 212)
     univocal = corr.univocal_codes()[:3]
     multivocal = [c for c in corr.multivocal_codes() if len(corr.candidates(c)) == 2][:2]
     many = "47.99A"

@@ -9,13 +9,18 @@ Label Studio webhook handler start the same actions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from campaigns.config import Settings
 from campaigns.service import CampaignService
 from campaigns.state.jobs import Progress
+from campaigns.state.models import CampaignPublic
+
+if TYPE_CHECKING:
+    from campaigns.traffic.window import Window
 
 Action = Callable[[Session, Progress], Any]
 
@@ -51,6 +56,112 @@ def metrics_action(settings: Settings, campaign_id: int, *, threshold: float | N
     def action(session: Session, progress: Progress) -> Any:
         result = CampaignService(session, settings).metrics(campaign_id, threshold=threshold)
         return result.as_json()
+
+    return action
+
+
+def transition_action(
+    settings: Settings,
+    input_ref: str,
+    *,
+    name: str,
+    size: int,
+    seed: int = 0,
+    text_column: str = "text",
+    code_column: str = "code",
+    overlap: int = 1,
+) -> Action:
+    """Recode a Parquet table of the storage root to NAF 2025 and create the experts' campaign.
+
+    The result: the recoding's counts and files, the sample drawn, and the campaign created
+    (push it next, as any campaign).
+    """
+
+    def action(session: Session, progress: Progress) -> Any:
+        service = CampaignService(session, settings)
+        plan, campaign = service.create_transition(
+            service.read_input(input_ref),
+            name=name,
+            size=size,
+            seed=seed,
+            text_column=text_column,
+            code_column=code_column,
+            overlap=overlap,
+        )
+        return {
+            "rows": plan.rows,
+            "univocal": plan.univocal,
+            "multivocal": plan.multivocal,
+            "quarantined": plan.quarantined,
+            "quarantine_reasons": plan.quarantine_reasons,
+            "univocal_uri": plan.univocal_uri,
+            "queue_uri": plan.queue_uri,
+            "sample_id": plan.sample.id,
+            "sample_size": plan.sample.sample_size,
+            "campaign": CampaignPublic.model_validate(campaign).model_dump(mode="json"),
+        }
+
+    return action
+
+
+def drift_action(
+    settings: Settings,
+    window: Window,
+    *,
+    baseline_days: int | None = None,
+    psi_max: float = 0.2,
+    accuracy_min: float | None = None,
+    accuracy: float | None = None,
+    min_count: int | None = None,
+    write: bool = True,
+) -> Action:
+    """Drift of ``window`` against the baseline right before it; the alerts are in the result."""
+
+    def action(session: Session, progress: Progress) -> Any:
+        check = CampaignService(session, settings).drift(
+            window,
+            baseline_days=baseline_days,
+            psi_max=psi_max,
+            accuracy_min=accuracy_min,
+            accuracy=accuracy,
+            min_count=min_count,
+            write=write,
+        )
+        return check.as_json()
+
+    return action
+
+
+def estimate_action(
+    settings: Settings,
+    reference_id: int,
+    window: Window,
+    *,
+    replicates: int = 200,
+    gold_id: int | None = None,
+    max_rows: int | None = None,
+) -> Action:
+    """Label-free accuracy of ``window`` (calibrated on the reference) beside a gold figure."""
+
+    def action(session: Session, progress: Progress) -> Any:
+        check = CampaignService(session, settings).estimate(
+            reference_id, window, replicates=replicates, gold=gold_id, max_rows=max_rows
+        )
+        return check.as_json()
+
+    return action
+
+
+def training_set_action(
+    settings: Settings, campaign_id: int, *, compare_with: str | None = None
+) -> Action:
+    """Training rows from the latest export; ``compare_with`` is a key on the storage root."""
+
+    def action(session: Session, progress: Progress) -> Any:
+        export, nomenclature = CampaignService(session, settings).training_set(
+            campaign_id, compare_with=compare_with, on_storage=True
+        )
+        return {"nomenclature": nomenclature, "compared_with": compare_with} | asdict(export)
 
     return action
 

@@ -11,7 +11,17 @@ from starlette.routing import Match
 
 from campaigns.errors import CampaignError
 from services.api.deps import require_token
-from services.api.routes import campaigns, health, jobs, samples, webhooks
+from services.api.routes import (
+    campaigns,
+    health,
+    jobs,
+    monitoring,
+    planning,
+    retraining,
+    samples,
+    transition,
+    webhooks,
+)
 from services.api.schemas import ErrorResponse
 
 ERRORS = {
@@ -72,7 +82,11 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     protected = [Depends(require_token)]
     app.include_router(samples.router, dependencies=protected, responses=ERRORS)
+    app.include_router(planning.router, dependencies=protected, responses=ERRORS)
     app.include_router(campaigns.router, dependencies=protected, responses=ERRORS)
+    app.include_router(transition.router, dependencies=protected, responses=ERRORS)
+    app.include_router(monitoring.router, dependencies=protected, responses=ERRORS)
+    app.include_router(retraining.router, dependencies=protected, responses=ERRORS)
     app.include_router(jobs.router, dependencies=protected, responses=ERRORS)
     app.include_router(webhooks.router, dependencies=protected, responses=ERRORS)
     return app

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from campaigns.sampling.allocation import Allocation
 from campaigns.sampling.designs import Design, Duplicates
-from campaigns.state.models import Job, JobStatus
+from campaigns.sampling.planning import Plan
+from campaigns.state.models import MAX_ID, NAME_PATTERN, Job, JobStatus
+from campaigns.traffic.drift import DEFAULT_MIN_COUNT
+from campaigns.traffic.window import Window
 
 
 class ErrorBody(BaseModel):
@@ -126,3 +129,227 @@ class CampaignProgress(BaseModel):
     agreement: dict[str, Any] | None = Field(
         description="Agreement figures of the latest export (tasks with several annotations)."
     )
+
+
+# -- windows of traffic: the bounds keep every window (and a baseline before it) in the calendar
+WindowDays = Annotated[int, Field(ge=1, le=3660, description="Window: this many days up to end.")]
+LastDay = Annotated[
+    date | None,
+    Field(
+        ge=date(1900, 1, 1),
+        le=date(9999, 12, 30),
+        description="Last day of the window, included (default: today, UTC).",
+    ),
+]
+Proportion = Annotated[float, Field(ge=0, le=1)]
+
+
+class PlanDesign(BaseModel):
+    """A sampling design to plan: as ``DesignSpec``, without fixed sizes (the plan finds them)."""
+
+    confidence_edges: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=list,
+        description="Inner cut points of the confidence-index strata, increasing.",
+    )
+    by_section: bool = Field(default=False, description="Stratify by predicted NACE section.")
+    allocation: Allocation = Allocation.PROPORTIONAL
+    minimum: int = Field(default=2, ge=0, le=10_000, description="Minimum units per stratum.")
+    prior_accuracy: list[Proportion] = Field(
+        default_factory=list,
+        description="Expected accuracy: one value, or one per confidence bin (default 0.5, "
+        "the worst case).",
+    )
+    duplicates: Duplicates = Duplicates.REQUESTS
+    include_previous: bool = Field(
+        default=False, description="Allow units of earlier campaigns to be drawn again."
+    )
+
+    @field_validator("allocation")
+    @classmethod
+    def _not_fixed(cls, value: Allocation) -> Allocation:
+        if value == Allocation.FIXED:
+            raise ValueError("a plan computes the sizes: fixed allocation has nothing to plan")
+        return value
+
+    def to_design(self) -> Design:
+        return Design(
+            confidence_edges=tuple(self.confidence_edges),
+            by_section=self.by_section,
+            allocation=self.allocation,
+            minimum=self.minimum,
+            prior_accuracy=tuple(self.prior_accuracy),
+            duplicates=self.duplicates,
+            exclude_previous=not self.include_previous,
+        )
+
+
+class PlanRequest(BaseModel):
+    margin: float = Field(
+        default=0.02, gt=0, lt=1, description="Target half-width of the 95% interval."
+    )
+    auto_coded: bool = Field(
+        default=False,
+        description="Plan for the error rate of the automatically coded part (confidence >= "
+        "threshold, which must then be one of design.confidence_edges) instead of the accuracy.",
+    )
+    threshold: Proportion | None = Field(
+        default=None, description="Automatic-coding threshold (default: the setting)."
+    )
+    days: WindowDays = 90
+    end: LastDay = None
+    design: PlanDesign = Field(default_factory=PlanDesign)
+
+
+class StratumPlan(BaseModel):
+    stratum: str
+    population: int = Field(description="Units of the window in the stratum.")
+    prior_accuracy: float
+    sample_size: int
+
+
+class PlanPublic(BaseModel):
+    """Units a design needs for a target margin of error, per stratum (``campaigns plan``)."""
+
+    sample_size: int
+    margin: float = Field(description="Half-width of the 95% interval these sizes give.")
+    target_margin: float
+    reachable: bool = Field(description="False when even a census misses the target margin.")
+    target: Literal["accuracy", "auto_coded_error_rate"]
+    design: str = Field(description="srs or stratified.")
+    window_start: date
+    window_end: date = Field(description="First day after the window.")
+    strata: list[StratumPlan]
+
+    @classmethod
+    def of(cls, plan: Plan, window: Window, design: Design, *, auto_coded: bool) -> PlanPublic:
+        return cls(
+            sample_size=plan.sample_size,
+            margin=plan.margin,
+            target_margin=plan.target_margin,
+            reachable=plan.reachable,
+            target="auto_coded_error_rate" if auto_coded else "accuracy",
+            design=design.name,
+            window_start=window.start,
+            window_end=window.end,
+            strata=[
+                StratumPlan(
+                    stratum=h,
+                    population=plan.populations[h],
+                    prior_accuracy=plan.priors[h],
+                    sample_size=size,
+                )
+                for h, size in plan.sizes.items()
+            ],
+        )
+
+
+class DriftRequest(BaseModel):
+    """Window B (``days`` up to ``end``) against baseline A (``baseline_days`` right before)."""
+
+    days: WindowDays = 30
+    end: LastDay = None
+    baseline_days: int | None = Field(
+        default=None, ge=1, le=3660, description="Baseline length (default: same as days)."
+    )
+    psi_max: float = Field(
+        default=0.2,
+        ge=0,
+        allow_inf_nan=False,
+        description="Alert when a PSI is above this (0.2: significant).",
+    )
+    accuracy_min: Proportion | None = Field(
+        default=None, description="Alert when accuracy is below this floor (needs accuracy)."
+    )
+    accuracy: Proportion | None = Field(
+        default=None, description="An accuracy estimate (e.g. the last campaign's) to check."
+    )
+    min_count: int = Field(
+        default=DEFAULT_MIN_COUNT,
+        ge=1,
+        le=MAX_ID,
+        description="Fewest requests per window for a section to get its own report.",
+    )
+    write: bool = Field(default=True, description="Store the reports under metrics/drift.")
+
+
+class EstimateRequest(BaseModel):
+    """Label-free accuracy of a window, calibrated on the campaign of the path."""
+
+    days: WindowDays = 30
+    end: LastDay = None
+    replicates: int = Field(
+        default=200,
+        ge=2,
+        le=10_000,
+        description="Bootstrap refits of the calibration (memory grows with them).",
+    )
+    gold_campaign_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Campaign whose gold accuracy to show beside (default: the reference); "
+        "one sampled from the window makes it a concept-drift check.",
+    )
+    max_rows: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="Average over a reproducible random subsample of this many requests.",
+    )
+
+
+StorageKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=1000,
+        description="A file below the storage root: its key (e.g. inputs/training.parquet) or "
+        "its full URI.",
+    ),
+]
+
+
+class TrainingSetRequest(BaseModel):
+    compare_with: StorageKey | None = Field(
+        default=None,
+        description="An existing training set on the storage root (Parquet or CSV with columns "
+        "text, code): the texts whose label differs from the gold code are listed beside.",
+    )
+
+
+class TransitionCreate(BaseModel):
+    """A transition campaign from a table of (text, NAF rév.2 code) rows on the storage root."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description="A unique campaign name: letters, digits, '.', '_' and '-'.",
+    )
+    input: StorageKey
+    size: int = Field(default=500, ge=1, le=1_000_000, description="Multivocal rows to annotate.")
+    seed: int = Field(default=0, ge=0, le=MAX_ID, description="Seed of the queue's sample.")
+    text_column: str = Field(default="text", min_length=1, max_length=200)
+    code_column: str = Field(
+        default="code", min_length=1, max_length=200, description="The NAF rév.2 code."
+    )
+    overlap: int = Field(default=1, ge=1, le=10, description="Experts per task.")
+
+
+class TransitionShare(BaseModel):
+    old_code: str
+    new_code: str | None
+    n: int = Field(description="Coded tasks of the old code given this new code.")
+    n_old: int = Field(description="Coded tasks of the old code.")
+    weighted_n: float
+    share: float = Field(description="Design-weighted share of the old code's coded tasks.")
+    ci_low: float = Field(description="Wilson 95% interval.")
+    ci_high: float
+
+
+class TransitionSplit(BaseModel):
+    """For each old code, the observed share of each new code (``campaigns transition split``)."""
+
+    campaign_id: int
+    export_version: str | None
+    shares: list[TransitionShare]

@@ -28,16 +28,11 @@ from campaigns.sampling.designs import (
 
 def hashed_population(n: int, prefix: str = "r") -> pa.Table:
     """Traffic as ingest stores it: request id and the low 64 bits of its md5."""
-    con = connect()
-    return (
-        con.sql(
-            f"""SELECT '{prefix}' || i AS request_id, md5_number_lower('{prefix}' || i) AS request_hash,
-                  (i % 997) / 997.0 AS confidence
-           FROM range({n}) t(i)"""
-        )
-        .arrow()
-        .read_all()
-    )
+    rid = f"'{prefix}' || i"
+    query = f"""SELECT {rid} AS request_id, md5_number_lower({rid}) AS request_hash,
+                       (i % 997) / 997.0 AS confidence
+                FROM range({n}) t(i)"""
+    return connect().sql(query).arrow().read_all()
 
 
 def sample_ids(table: pa.Table, n: int, seed: int, design: Design | None = None) -> list[str]:

@@ -27,6 +27,7 @@ from campaigns.labelstudio.gold.config import (
     TAXONOMY,
     UNSURE,
 )
+from campaigns.labelstudio.remark_codes import flag_code_in_remark
 from campaigns.labelstudio.texts import labels_of
 
 ANNOTATION_SCHEMA = pa.schema(
@@ -99,7 +100,7 @@ def parse_annotation(annotation: dict[str, Any], is_valid: Callable[[str], bool]
         status, reason = "invalid", f"code {code} is not in the nomenclature"
     else:
         status = "coded"
-    return {
+    row = {
         "annotation_id": annotation.get("id"),
         "annotator": _annotator(annotation),
         "status": status,
@@ -114,6 +115,7 @@ def parse_annotation(annotation: dict[str, Any], is_valid: Callable[[str], bool]
         "created_at": annotation.get("created_at"),
         "updated_at": annotation.get("updated_at"),
     }
+    return flag_code_in_remark(row, is_valid)  # a code typed in the remark is not lost
 
 
 def annotations_table(tasks: Iterable[dict[str, Any]], is_valid: Callable[[str], bool]) -> pa.Table:

@@ -23,11 +23,9 @@ from campaigns.labelstudio.transition.config import NONE_OF_THESE
 
 TitleLookup = Callable[[str], str | None]
 
-NOTE_STYLE = (
-    "display:block;margin-top:2px;font-size:0.85em;color:#555;white-space:pre-line;"
-    "max-height:9em;overflow-y:auto"
-)
-"""A note under its candidate's title: smaller, line breaks kept, long notes scroll."""
+NOTE_STYLE = "display:inline-block;line-height:1.35;color:#555;font-size:0.9em;white-space:pre-line"
+"""A note under its candidate's title: smaller, grey, tight lines (Label Studio's choice rows
+are tall), its own line breaks kept."""
 
 
 def context_json(row: Mapping[str, Any]) -> str | None:
@@ -50,7 +48,7 @@ def candidate_html(code: str, title: str, note: str | None) -> str:
     """One candidate as the expert sees it: code in bold, title, then its note if any."""
     html = f"<b>{escape(code)}</b> {escape(title)}"
     if note:
-        html += f'<span class="candidate-note" style="{NOTE_STYLE}">{escape(note)}</span>'
+        html += f'<br><small class="candidate-note" style="{NOTE_STYLE}">{escape(note)}</small>'
     return html
 
 

@@ -12,13 +12,13 @@ from campaigns.config import Settings
 from campaigns.labelstudio.context_titles import context_titles
 from campaigns.labelstudio.gold.config import gold_standard_config
 from campaigns.labelstudio.gold.results import annotations_table
-from campaigns.labelstudio.gold.tasks import gold_tasks
+from campaigns.labelstudio.gold.tasks import ARM_FIELD, gold_tasks
 from campaigns.labelstudio.transition.config import transition_config
 from campaigns.labelstudio.transition.notes import candidate_notes
 from campaigns.labelstudio.transition.results import transition_annotations
 from campaigns.labelstudio.transition.tasks import transition_tasks
 from campaigns.nomenclatures import new_nomenclature, old_nomenclature
-from campaigns.state.models import CampaignBase, CampaignKind
+from campaigns.state.models import CampaignBase, CampaignKind, SuggestionMode
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,20 @@ class CampaignKit:
     tasks: Callable[[pa.Table, int], list[dict[str, Any]]]
     annotations: Callable[[list[dict[str, Any]]], pa.Table]
     """Parsed annotations, with at least request_id, annotator, status, code, updated_at."""
+
+
+def with_arms(annotations: pa.Table, tasks: list[dict[str, Any]]) -> pa.Table:
+    """The annotations with the ``arm`` of their task (``randomized`` gold campaigns).
+
+    Matched by request id, so it holds whatever order the parser keeps; always added for a
+    randomized campaign (null when a task has none), so incremental exports keep one schema.
+    """
+    arm_of = {
+        (task.get("data") or {}).get("request_id"): (task.get("data") or {}).get(ARM_FIELD)
+        for task in tasks
+    }
+    arms = [arm_of.get(rid) for rid in annotations.column("request_id").to_pylist()]
+    return annotations.append_column(ARM_FIELD, pa.array(arms, pa.string()))
 
 
 def kit_for(campaign: CampaignBase | CampaignKind, settings: Settings) -> CampaignKit:
@@ -42,12 +56,23 @@ def kit_for(campaign: CampaignBase | CampaignKind, settings: Settings) -> Campai
     old = old_nomenclature(settings)
     language = settings.language
     if kind == CampaignKind.GOLD:
+        mode = SuggestionMode.HIDDEN if isinstance(campaign, CampaignKind) else campaign.suggestions
+        randomized = mode == SuggestionMode.RANDOMIZED
         return CampaignKit(
-            label_config=lambda: gold_standard_config(old, language),
+            label_config=lambda: gold_standard_config(old, language, mode),
             tasks=lambda table, cid: gold_tasks(
-                table, cid, old.title, context_titles=context_titles(settings), language=language
+                table,
+                cid,
+                old.title,
+                context_titles=context_titles(settings),
+                language=language,
+                suggestions=mode,
             ),
-            annotations=lambda tasks: annotations_table(tasks, old.__contains__),
+            annotations=lambda tasks: (
+                with_arms(annotations_table(tasks, old.__contains__), tasks)
+                if randomized
+                else annotations_table(tasks, old.__contains__)
+            ),
         )
     new = new_nomenclature(settings)
     return CampaignKit(

@@ -24,6 +24,21 @@ class CampaignKind(StrEnum):
     TRANSITION = "transition"
 
 
+class SuggestionMode(StrEnum):
+    """What a gold campaign's experts see of the model's answer (see README, "What it does").
+
+    ``preselected``: the top-5 listed, the top-1 pre-selected (a Label Studio prediction);
+    ``shown``: the top-5 listed, none selected; ``hidden``: blind, text, context and the
+    nomenclature only; ``randomized``: a seeded draw sends each task to the blind or the
+    assisted (``preselected``) arm, to measure how much showing the answer moves experts.
+    """
+
+    PRESELECTED = "preselected"
+    SHOWN = "shown"
+    HIDDEN = "hidden"
+    RANDOMIZED = "randomized"
+
+
 class CampaignStatus(StrEnum):
     CREATED = "created"
     PUSHED = "pushed"
@@ -68,6 +83,14 @@ class CampaignBase(SQLModel):
         description="Optional routing to expert teams, one Label Studio project each: rules "
         "'team=patterns' separated by ';', e.g. 'agri=A;trade=G,45;others=*' (section letters, "
         "divisions, ranges 10-33, code prefixes, * for the rest; first match wins).",
+    )
+
+    suggestions: SuggestionMode = Field(
+        default=SuggestionMode.HIDDEN,
+        description="Gold campaigns: what experts see of the model's answer. 'hidden' (blind, "
+        "the default: a gold standard the model cannot bias), 'shown' (top-5 listed), "
+        "'preselected' (top-5 listed, top-1 pre-selected), 'randomized' (each task blind or "
+        "preselected by a seeded draw, to measure the anchoring effect).",
     )
 
     @field_validator("name")

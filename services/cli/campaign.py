@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from campaigns.state import crud
-from campaigns.state.models import CampaignCreate, CampaignKind
+from campaigns.state.models import CampaignCreate, CampaignKind, SuggestionMode
 from services.cli import context
 
 
@@ -27,18 +27,30 @@ def create(
             "letters, divisions, ranges 10-33, code prefixes, * for the rest). Repeat it.",
         ),
     ] = None,
+    suggestions: Annotated[
+        SuggestionMode,
+        typer.Option(
+            help="What experts see of the model: hidden (blind, the default: the model cannot "
+            "bias the gold), shown (top-5 listed), preselected (top-5, top-1 selected), "
+            "randomized (each task blind or preselected by a seeded draw: measures the "
+            "anchoring effect, see 'campaigns metrics').",
+        ),
+    ] = SuggestionMode.HIDDEN,
 ) -> None:
     """Create a gold-standard campaign: a Label Studio project on a drawn sample.
 
-    Experts see the text, its context, the model's top-5 (the top-1 pre-selected) and the
-    whole nomenclature to search. Then run 'campaigns push NAME'. With --route, each team
-    gets its own project with the units its rule sends it (first matching rule wins);
-    push, export, metrics and progress then work per team and for the whole.
+    Experts see the text, its context and the whole nomenclature to search; with
+    --suggestions shown or preselected, the model's top-5 too. Then run 'campaigns push
+    NAME'. With --route, each team gets its own project with the units its rule sends it
+    (first matching rule wins); push, export, metrics and progress then work per team and
+    for the whole.
 
     Example: campaigns create sept-gold --sample srs-20260601-20260901-1a2b3c4d
 
     Example: campaigns create sept-gold --sample ID --route agri=A --route trade=G
     --route others=*
+
+    Example: campaigns create sept-anchoring --sample ID --suggestions randomized
     """
     with context.service() as service:
         campaign = service.create(
@@ -49,6 +61,7 @@ def create(
                 description=description,
                 annotations_per_task=overlap,
                 routing=";".join(route or []),
+                suggestions=suggestions,
             )
         )
         teams = crud.team_campaigns(service.session, campaign)

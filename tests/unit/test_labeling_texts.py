@@ -47,7 +47,7 @@ from campaigns.labelstudio.transition.config import (
 from campaigns.labelstudio.transition.notes import load_candidate_notes
 from campaigns.labelstudio.transition.results import transition_annotations
 from campaigns.labelstudio.transition.tasks import transition_tasks
-from campaigns.state.models import CampaignKind
+from campaigns.state.models import CampaignKind, SuggestionMode
 
 TREE = [
     {
@@ -118,7 +118,11 @@ def test_the_setting_selects_the_language(monkeypatch):
         Settings(_env_file=None)
 
 
-@pytest.mark.parametrize("build", [gold_standard_config, transition_config])
+def assisted_gold_config(nomenclature: Tree, language: str = DEFAULT_LANGUAGE) -> str:
+    return gold_standard_config(nomenclature, language, SuggestionMode.PRESELECTED)
+
+
+@pytest.mark.parametrize("build", [gold_standard_config, assisted_gold_config, transition_config])
 def test_configs_show_the_language_and_store_the_same_values(build):
     french, english = build(Tree(), "fr"), build(Tree(), "en")
     assert build(Tree()) == french  # French by default
@@ -221,7 +225,7 @@ def test_gold_tasks_speak_french_by_default():
         }
     )
     titles = {"10.71C": "Boulangerie et boulangerie-pâtisserie"}
-    data = gold_tasks(sample, 1, titles.get, context_titles=TITLES)[0]["data"]
+    data = gold_tasks(sample, 1, titles.get, context_titles=TITLES, suggestions="shown")[0]["data"]
     assert data["context_display"].startswith("Catégorie juridique : 5499 (SARL)")
     assert [s["value"] for s in data["suggestions"]] == ["10.71C", "99.99Z"]
     assert "code inconnu" in data["suggestions"][1]["html"]

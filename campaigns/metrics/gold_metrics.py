@@ -23,6 +23,7 @@ from campaigns.metrics.agreement import (
     annotator_vs_majority,
     ratings_from_annotations,
 )
+from campaigns.metrics.anchoring import anchoring_summary, with_arms
 from campaigns.metrics.bootstrap import proportion_intervals
 from campaigns.metrics.calibration import expected_calibration_error, reliability_table
 from campaigns.metrics.class_scores import (
@@ -287,6 +288,12 @@ def compute_gold_metrics(
             else 0
         ),
     }
+    # A randomized campaign: each arm's figures and the anchoring effect, with intervals.
+    armed = with_arms(gold, annotations)
+    if "arm" in armed.column_names:
+        summary["anchoring"] = anchoring_summary(
+            armed, annotations, replicates=replicates, seed=seed
+        )
     by_team = pa.table({})
     if "team" in gold.column_names:
         parts = []

@@ -1,7 +1,10 @@
 """One self-contained HTML report per campaign: the curves people look at rather than read.
 
 Plotly figures with plotly.js inlined once, so the file opens offline, from an e-mail or
-from object storage, with nothing else to fetch.
+from object storage, with nothing else to fetch. Sections beyond a campaign's own figures:
+the anchoring effect of a ``randomized`` campaign (in its report), champion vs challenger
+(``campaigns compare --report``) and accuracy over time (``campaigns trend --report``, a page
+of its own through :func:`render_page`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from campaigns.metrics.gold_metrics import LEVELS, GoldMetrics
 
@@ -166,8 +170,243 @@ def _teams_html(by_team: pa.Table) -> str:
     return f"<h2>Per team</h2>{_table_html(table)}"
 
 
-def render_report(metrics: GoldMetrics, *, title: str) -> str:
-    """The whole report as one HTML string (plotly.js inlined once)."""
+_ARM_COLORS = {"blind": "#1f77b4", "assisted": "#ff7f0e"}
+_ANCHORING_LABELS = {
+    "accuracy": "accuracy",
+    "top_5_accuracy": "top-5 accuracy",
+    "agreement": "expert = model top-1",
+    "agreement_top_5": "expert in model top-5",
+}
+
+
+def _pct(figure: dict[str, Any] | None, signed: bool = False) -> str:
+    """``81.2% [79.0%, 83.1%]`` (points with a sign for a difference), ``-`` when undefined."""
+    if not figure or figure.get("estimate") is None or math.isnan(figure["estimate"]):
+        return "-"
+    if signed:
+        low, high = figure.get("ci_low"), figure.get("ci_high")
+        bounds = (
+            f" [{100 * low:+.1f}, {100 * high:+.1f}]"
+            if low is not None and high is not None and not math.isnan(low)
+            else ""
+        )
+        return f"{100 * figure['estimate']:+.1f} pts{bounds}"
+    return f"{figure['estimate']:.1%} [{figure['ci_low']:.1%}, {figure['ci_high']:.1%}]"
+
+
+def anchoring_figure(anchoring: dict[str, Any]) -> go.Figure:
+    """Each arm's figures side by side, with their 95% intervals."""
+    fig = go.Figure()
+    names = list(_ANCHORING_LABELS)
+    for arm, color in _ARM_COLORS.items():
+        figures = [anchoring["arms"][arm].get(n) or {} for n in names]
+        est = [f.get("estimate") for f in figures]
+        fig.add_trace(
+            go.Bar(
+                name=f"{arm} ({anchoring['arms'][arm]['units']} units)",
+                x=[_ANCHORING_LABELS[n] for n in names],
+                y=est,
+                marker_color=color,
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(f.get("ci_high") or 0) - (f.get("estimate") or 0) for f in figures],
+                    "arrayminus": [
+                        (f.get("estimate") or 0) - (f.get("ci_low") or 0) for f in figures
+                    ],
+                },
+            )
+        )
+    effect = anchoring["effect"].get("accuracy") or {}
+    fig.update_layout(
+        barmode="group",
+        title=f"Anchoring: blind vs assisted experts (accuracy effect {_pct(effect, True)})",
+        yaxis={"tickformat": ".0%", "range": [0, 1.05]},
+    )
+    return fig
+
+
+def anchoring_section(anchoring: dict[str, Any]) -> str:
+    """The randomized campaign's arms and the anchoring effect, as an HTML section."""
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td>"
+        + "".join(f"<td>{_pct(anchoring['arms'][arm].get(name))}</td>" for arm in _ARM_COLORS)
+        + f"<td>{_pct(anchoring['effect'].get(name), True)}</td></tr>"
+        for name, label in _ANCHORING_LABELS.items()
+    )
+    effect = anchoring["effect"].get("accuracy") or {}
+    low, high = effect.get("ci_low"), effect.get("ci_high")
+    if low is not None and high is not None and not math.isnan(low) and low > 0:
+        reading = (
+            "Experts shown the model's answer agree with it more than blind experts: the "
+            "accuracy a gold standard made with suggestions reports is inflated by about "
+            f"{_pct(effect, True)}. Trust the blind arm's accuracy."
+        )
+    elif low is not None and high is not None and not math.isnan(high) and high < 0:
+        reading = "Assisted experts agree with the model less than blind ones (unexpected)."
+    else:
+        reading = "No anchoring effect is detectable at this sample size (the interval spans 0)."
+    return f"""<h2>Anchoring effect (randomized suggestions)</h2>
+<p>Each task was sent at random to blind experts (text, context, nomenclature) or assisted
+experts (the model's top-5, top-1 pre-selected), half of each stratum each. The anchoring
+effect is assisted minus blind, with a 95% paired-bootstrap interval. {html.escape(reading)}</p>
+<table><tr><th>figure</th><th>blind ({anchoring["arms"]["blind"]["units"]} units)</th>
+<th>assisted ({anchoring["arms"]["assisted"]["units"]} units)</th><th>anchoring effect</th></tr>
+{rows}</table>"""
+
+
+def _plot_html(fig: go.Figure, include_plotlyjs: bool) -> str:
+    return pio.to_html(
+        fig, full_html=False, include_plotlyjs=include_plotlyjs, default_height="460px"
+    )
+
+
+def _difference_color(row: dict[str, Any]) -> str:
+    """Green when the challenger is surely better, red when surely worse, grey otherwise."""
+    if (row["ci_low"] or 0) > 0:
+        return "#2ca02c"
+    return "#d62728" if (row["ci_high"] or 0) < 0 else "#7f7f7f"
+
+
+def comparison_figure(figures: pa.Table) -> go.Figure:
+    """The paired differences (challenger - champion) of every figure, with intervals."""
+    rows = [r for r in figures.to_pylist() if r["model"] == "difference"]
+    est = [r["estimate"] for r in rows]
+    fig = go.Figure(
+        go.Bar(
+            y=[r["figure"].removeprefix("accuracy_").replace("_accuracy", "") for r in rows],
+            x=est,
+            orientation="h",
+            marker_color=[_difference_color(r) for r in rows],
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [(r["ci_high"] or 0) - (r["estimate"] or 0) for r in rows],
+                "arrayminus": [(r["estimate"] or 0) - (r["ci_low"] or 0) for r in rows],
+            },
+        )
+    )
+    fig.add_vline(x=0, line_dash="dot")
+    fig.update_layout(
+        title="Challenger minus champion, paired 95% intervals (green: challenger better)",
+        xaxis={"title": "difference", "tickformat": "+.1%"},
+        yaxis={"autorange": "reversed"},
+    )
+    return fig
+
+
+def comparison_section(
+    comparison: Any,
+    *,
+    champion: str = "champion",
+    challenger: str = "challenger",
+    include_plotlyjs: bool = False,
+    notes: dict[str, Any] | None = None,
+) -> str:
+    """Champion vs challenger (``campaigns.lifecycle.compare.Comparison``) as an HTML section."""
+    summary = comparison.summary
+    by_model = summary["figures"]
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{_pct(by_model['champion'][name])}</td>"
+        f"<td>{_pct(by_model['challenger'][name])}</td>"
+        f"<td>{_pct(summary['differences'][name], True)}</td>"
+        f"<td>{html.escape(summary['differences'][name]['verdict'])}</td></tr>"
+        for name in by_model["champion"]
+    )
+    disc = summary["discordant"]
+    warning = (notes or {}).get("warning")
+    return f"""<h2>Champion vs challenger</h2>
+<p>Champion {html.escape(champion)}, challenger {html.escape(challenger)}, on the same
+{summary["coded"]} coded gold units (threshold {summary["threshold"]:g}). Verdict on accuracy:
+<b>{html.escape(summary["verdict"])}</b>. Discordant units: {disc["champion_only"]} only the
+champion gets right ({disc["champion_only_share"]:.1%} of the traffic), {disc["challenger_only"]}
+only the challenger ({disc["challenger_only_share"]:.1%}).
+{f"<br><b>Warning:</b> {html.escape(warning)}" if warning else ""}</p>
+{_plot_html(comparison_figure(comparison.figures), include_plotlyjs)}
+<table><tr><th>figure</th><th>champion</th><th>challenger</th>
+<th>difference (challenger - champion)</th><th>verdict</th></tr>{rows}</table>
+<h3>Discordant units (first 30)</h3>{_table_html(comparison.discordant)}"""
+
+
+def trend_figure(trend: pa.Table, floor: float | None = None) -> go.Figure:
+    """Accuracy by period, the whole traffic and each model version, with 95% bands."""
+    fig = go.Figure()
+    rows = [r for r in trend.to_pylist() if r["figure"] == "accuracy" and r["n"]]
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    versions = sorted({r["model_version"] for r in rows}, key=lambda v: (v != "all", v))
+    for i, version in enumerate(versions):
+        mine = sorted((r for r in rows if r["model_version"] == version), key=lambda r: r["period"])
+        x = [r["period"].isoformat() for r in mine]
+        color = palette[i % len(palette)]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[r["estimate"] for r in mine],
+                name="all versions" if version == "all" else f"model {version}",
+                mode="lines+markers",
+                line={"color": color, "width": 3 if version == "all" else 1.5},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [r["ci_high"] - r["estimate"] for r in mine],
+                    "arrayminus": [r["estimate"] - r["ci_low"] for r in mine],
+                },
+                text=[f"n={r['n']}, {r['campaigns']} campaign(s)" for r in mine],
+            )
+        )
+    if floor is not None:
+        fig.add_hline(y=floor, line_dash="dash", annotation_text=f"floor {floor:.0%}")
+    fig.update_layout(
+        title="Accuracy over time, by period of traffic and model version (95% intervals)",
+        xaxis_title="period",
+        yaxis={"title": "accuracy", "tickformat": ".0%"},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def trend_section(
+    trend: pa.Table, *, floor: float | None = None, include_plotlyjs: bool = False
+) -> str:
+    """Accuracy over time as an HTML section (its plot and the whole-traffic rows)."""
+    overall = trend.filter(pc.equal(trend.column("model_version"), "all"))
+    return f"""<h2>Accuracy over time</h2>
+<p>Every gold campaign's annotated units, by period of traffic; domain estimates with the
+design weights (overlapping windows counted once), 95% intervals.</p>
+{_plot_html(trend_figure(trend, floor), include_plotlyjs)}
+{_table_html(overall.select([c for c in overall.column_names if c != "method"]), limit=60)}"""
+
+
+def render_page(title: str, sections: list[str]) -> str:
+    """A standalone page (the report's style) around sections rendered above; the first
+    section must inline plotly.js."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{_STYLE}</style></head><body>
+<h1>{html.escape(title)}</h1><p>Generated {now}.</p>
+{"".join(sections)}
+</body></html>
+"""
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+.kpis { display: flex; gap: 1em; flex-wrap: wrap; }
+.kpi { border: 1px solid #ddd; border-radius: 6px; padding: .8em 1em; min-width: 14em; }
+.kpi b { display: block; font-size: 1.3em; }
+table { border-collapse: collapse; font-size: .85em; }
+td, th { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
+"""
+
+
+def render_report(
+    metrics: GoldMetrics, *, title: str, extra_sections: list[str] | None = None
+) -> str:
+    """The whole report as one HTML string (plotly.js inlined once).
+
+    ``extra_sections`` (a comparison, a trend, rendered without plotly.js) go at the end.
+    """
     summary = metrics.summary
     figures = summary["figures"]
     plots = [
@@ -178,10 +417,10 @@ def render_report(metrics: GoldMetrics, *, title: str) -> str:
         plots.append(reliability_figure(metrics.reliability))
     if metrics.hardest.num_rows:
         plots.append(hardest_figure(metrics.hardest))
-    divs = [
-        pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), default_height="460px")
-        for i, fig in enumerate(plots)
-    ]
+    anchoring = summary.get("anchoring")
+    if anchoring:
+        plots.append(anchoring_figure(anchoring))
+    divs = [_plot_html(fig, include_plotlyjs=(i == 0)) for i, fig in enumerate(plots)]
 
     def pct(name: str) -> str:
         f = figures.get(name)
@@ -193,14 +432,7 @@ def render_report(metrics: GoldMetrics, *, title: str) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
-.kpis {{ display: flex; gap: 1em; flex-wrap: wrap; }}
-.kpi {{ border: 1px solid #ddd; border-radius: 6px; padding: .8em 1em; min-width: 14em; }}
-.kpi b {{ display: block; font-size: 1.3em; }}
-table {{ border-collapse: collapse; font-size: .85em; }}
-td, th {{ border: 1px solid #ddd; padding: 2px 6px; text-align: right; }}
-</style></head><body>
+<style>{_STYLE}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>Design: {html.escape(str(summary["design"]))}; automatic-coding threshold
 {summary["threshold"]:g}; {summary["units_annotated"]} annotated units ({html.escape(counts)}).
@@ -213,8 +445,10 @@ Figures are design-weighted estimates for the whole traffic with 95% intervals. 
 <div class="kpi">system accuracy<b>{pct("system_accuracy")}</b></div>
 </div>
 {"".join(f'<div class="plot">{d}</div>' for d in divs)}
+{anchoring_section(anchoring) if anchoring else ""}
 {_teams_html(metrics.by_team)}
 <h2>Experts</h2>{_table_html(metrics.experts)}
 <h2>Tasks to adjudicate</h2>{_table_html(metrics.adjudication)}
+{"".join(extra_sections or [])}
 </body></html>
 """

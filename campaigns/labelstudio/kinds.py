@@ -17,6 +17,9 @@ from campaigns.labelstudio.transition.config import transition_config
 from campaigns.labelstudio.transition.notes import candidate_notes
 from campaigns.labelstudio.transition.results import transition_annotations
 from campaigns.labelstudio.transition.tasks import transition_tasks
+from campaigns.labelstudio.validation.config import validation_config
+from campaigns.labelstudio.validation.results import validation_annotations
+from campaigns.labelstudio.validation.tasks import validation_tasks
 from campaigns.nomenclatures import new_nomenclature, old_nomenclature
 from campaigns.state.models import CampaignBase, CampaignKind, SuggestionMode
 
@@ -73,6 +76,14 @@ def kit_for(campaign: CampaignBase | CampaignKind, settings: Settings) -> Campai
                 if randomized
                 else annotations_table(tasks, old.__contains__)
             ),
+        )
+    if kind == CampaignKind.VALIDATION:
+        return CampaignKit(
+            label_config=lambda: validation_config(old, language),
+            tasks=lambda table, cid: validation_tasks(
+                table, cid, old.title, context_titles=context_titles(settings), language=language
+            ),
+            annotations=lambda tasks: validation_annotations(tasks, old.__contains__),
         )
     new = new_nomenclature(settings)
     return CampaignKit(

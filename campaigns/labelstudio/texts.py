@@ -67,6 +67,16 @@ class LabelingTexts:
     fallback_header: str
     none_of_these: str
     untitled: str
+    # Validation.
+    given_code_line: str
+    """Format with ``code``, ``title`` and ``source`` (one of the two below)."""
+    given_by_model: str
+    """Format with ``confidence`` (the model's confidence index, two decimals)."""
+    given_by_clerk: str
+    validation_question: str
+    validation_yes: str
+    validation_no: str
+    validation_search_header: str
 
 
 FRENCH = LabelingTexts(
@@ -99,6 +109,13 @@ FRENCH = LabelingTexts(
     fallback_header="Aucun ne convient, ou trop nombreux ? Cherchez dans toute la NAF 2025",
     none_of_these="Aucun de ces codes",
     untitled="sans intitulé",
+    given_code_line="Code proposé ({source}) : {code} – {title}",
+    given_by_model="par le modèle, indice de confiance {confidence}",
+    given_by_clerk="par un gestionnaire",
+    validation_question="Ce code est-il le bon ?",
+    validation_yes="Oui, le code est correct",
+    validation_no="Non, je choisis un autre code",
+    validation_search_header="Non ? Cherchez le bon code dans la nomenclature",
 )
 
 ENGLISH = LabelingTexts(
@@ -131,6 +148,13 @@ ENGLISH = LabelingTexts(
     fallback_header="None fits, or too many to scan? Search the whole new nomenclature",
     none_of_these="None of these",
     untitled="untitled",
+    given_code_line="Proposed code ({source}): {code} - {title}",
+    given_by_model="by the model, confidence index {confidence}",
+    given_by_clerk="by a clerk",
+    validation_question="Is this the right code?",
+    validation_yes="Yes, the code is right",
+    validation_no="No, I pick another code",
+    validation_search_header="No? Search the right code in the nomenclature",
 )
 
 TEXTS: dict[Language, LabelingTexts] = {"fr": FRENCH, "en": ENGLISH}

@@ -22,6 +22,7 @@ MAX_ID = 2**31 - 1
 class CampaignKind(StrEnum):
     GOLD = "gold"
     TRANSITION = "transition"
+    VALIDATION = "validation"
 
 
 class SuggestionMode(StrEnum):

@@ -25,6 +25,7 @@ from services.cli import (
     traffic,
     training,
     transition,
+    validation,
 )
 from services.cli.context import err_console
 
@@ -68,6 +69,7 @@ app = typer.Typer(
 app.add_typer(traffic.app, name="traffic")
 app.add_typer(nace.app, name="nace")
 app.add_typer(transition.app, name="transition")
+app.add_typer(validation.app, name="validation")
 sampling.register(app)
 campaign.register(app)
 training.register(app)

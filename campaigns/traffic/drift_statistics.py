@@ -255,15 +255,26 @@ def _category_counts(labels: np.ndarray | Sequence[Any] | pd.Series) -> pd.Serie
     return pd.Series(np.asarray(labels, dtype=object)).value_counts(dropna=True)
 
 
+RARE_CATEGORY_COUNT = 10
+"""Categories seen fewer times than this in both windows together are pooled as one."""
+
+
 def compare_categories(
     a_labels: np.ndarray | Sequence[Any] | pd.Series,
     b_labels: np.ndarray | Sequence[Any] | pd.Series,
     scope: str = "overall",
+    *,
+    rare_count: int = RARE_CATEGORY_COUNT,
 ) -> DriftReport:
     """Drift of a categorical distribution over the union of the categories of both windows.
 
     Missing labels (None/NaN) are left out; ``n_a`` / ``n_b`` count the labels used. KS
-    fields are NaN (no order on categories).
+    fields are NaN (no order on categories). Categories rarer than ``rare_count`` over both
+    windows are pooled into one: with 732 subclasses and a few thousand requests, most codes
+    are seen a handful of times, and their sampling noise (a code seen twice in one window,
+    never in the other, floored at 1e-6) would alone push PSI and KL past any alert level
+    on traffic that has not moved. The usual chi-square rule of pooling cells with small
+    expected counts, applied before every measure.
     """
     ca, cb = _category_counts(a_labels), _category_counts(b_labels)
     if ca.sum() == 0 or cb.sum() == 0:
@@ -271,6 +282,10 @@ def compare_categories(
     categories = ca.index.union(cb.index)
     counts_a = ca.reindex(categories, fill_value=0).to_numpy(dtype=np.int64)
     counts_b = cb.reindex(categories, fill_value=0).to_numpy(dtype=np.int64)
+    rare = counts_a + counts_b < rare_count
+    if rare.sum() > 1:
+        counts_a = np.append(counts_a[~rare], counts_a[rare].sum())
+        counts_b = np.append(counts_b[~rare], counts_b[rare].sum())
     return _report_from_counts(
         scope, counts_a.sum(), counts_b.sum(), counts_a, counts_b, (math.nan, math.nan)
     )

@@ -138,14 +138,27 @@ def test_compare_confidence_identical_and_shifted():
 
 
 def test_compare_categories_uses_the_union_of_categories():
-    report = compare_categories(["a", "a", "b"], ["b", "c", "c", "c"])
+    report = compare_categories(["a", "a", "b"], ["b", "c", "c", "c"], rare_count=0)
     assert (report.n_a, report.n_b) == (3, 4)
     assert math.isnan(report.ks_statistic) and math.isnan(report.ks_pvalue)
     # Over the union [a, b, c]: counts [2, 1, 0] vs [0, 1, 3].
     assert report.hellinger == pytest.approx(hellinger([2, 1, 0], [0, 1, 3]), abs=1e-12)
     assert report.psi == pytest.approx(psi([2, 1, 0], [0, 1, 3]), abs=1e-12)
-    same = compare_categories(np.array(["x", "y", "y"]), ["y", "x", "y"])
+    same = compare_categories(np.array(["x", "y", "y"]), ["y", "x", "y"], rare_count=0)
     assert same.psi == pytest.approx(0.0, abs=1e-12) and same.chi2_pvalue == pytest.approx(1.0)
+
+
+def test_rare_categories_are_pooled_before_measuring():
+    # 20 codes seen once or twice each: pooled into one cell, where a and b agree exactly;
+    # the frequent code "f" keeps its own cell.
+    a = ["f"] * 50 + [f"r{i}" for i in range(20)]
+    b = ["f"] * 50 + [f"r{i + 20}" for i in range(20)]
+    pooled = compare_categories(a, b)
+    assert pooled.psi == pytest.approx(0.0, abs=1e-12)
+    assert compare_categories(a, b, rare_count=0).psi > 1.0  # noise alone, unpooled
+    # A frequent code that appears only in the second window is still drift.
+    shifted = compare_categories(["f"] * 50, ["f"] * 25 + ["g"] * 25)
+    assert shifted.psi > 0.2
 
 
 def _window(rng: np.random.Generator, n: int, shift_section: str | None) -> pd.DataFrame:

@@ -53,5 +53,7 @@ def get_engine(settings: Settings) -> Engine:
 
 @contextmanager
 def session_scope(settings: Settings) -> Iterator[Session]:
-    with Session(get_engine(settings)) as session:
+    """A session for one command. Rows keep their values after a commit (no expiry), so a
+    command can still print what it created once the session is closed."""
+    with Session(get_engine(settings), expire_on_commit=False) as session:
         yield session

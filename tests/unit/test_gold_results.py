@@ -98,3 +98,38 @@ def test_gold_is_the_majority_and_ties_go_to_adjudication():
         "vague": ("cannot_code", None, 3),
         "one": ("coded", "43.99C", 1),
     }
+
+
+def test_a_french_screen_annotation_as_label_studio_stores_it():
+    """Captured from Label Studio 1.23 in Chromium: the second suggestion clicked, a code
+    picked in the search, "Incertain" ticked, on the French screen. Aliases and codes only."""
+    result = [
+        {
+            "value": {"choices": ["62.02A"]},
+            "from_name": "suggested",
+            "to_name": "text",
+            "type": "choices",
+            "origin": "prediction-changed",
+        },
+        {
+            "value": {"taxonomy": [["F", "43", "43.99C"]]},
+            "from_name": "taxonomy",
+            "to_name": "text",
+            "type": "taxonomy",
+            "origin": "manual",
+        },
+        {
+            "value": {"choices": ["unsure"]},
+            "from_name": "flags",
+            "to_name": "text",
+            "type": "choices",
+            "origin": "manual",
+        },
+    ]
+    rows = annotations_table(
+        [{"id": 1, "data": {"request_id": "x"}, "annotations": [{"id": 9, "result": result}]}],
+        VALID.__contains__,
+    ).to_pylist()
+    row = rows[0]
+    assert (row["status"], row["code"], row["suggested_code"]) == ("coded", "43.99C", "62.02A")
+    assert row["unsure"] is True

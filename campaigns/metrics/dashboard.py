@@ -10,8 +10,20 @@ Tables: ``figures`` (headline proportions with intervals), ``threshold_curve``, 
 ``summary`` (one row: the JSON summary). Every row also carries
 ``campaign_id``, ``computed_on`` and ``export_version``. Recomputing the same export on the same
 day replaces its file (atomically), so figures are never double-counted. Drift reports go to
-``metrics/drift/computed=<date>/<a_start>_<a_end>__<b_start>_<b_end>.parquet``. A dashboard
-reads a table with DuckDB::
+``metrics/drift/computed=<date>/<a_start>_<a_end>__<b_start>_<b_end>.parquet``.
+
+Champion / challenger (``campaigns compare``), per campaign and challenger version::
+
+    metrics/comparison/campaign=<id>/computed=<date>/export-<version>__<challenger>.parquet
+    metrics/comparison_discordant/campaign=<id>/computed=<date>/export-<version>__<challenger>.parquet
+
+``comparison``: one row per figure and ``model`` (champion, challenger, and ``difference``,
+challenger minus champion with its paired interval and verdict); ``comparison_discordant``: the
+coded units exactly one model gets right. Both carry ``challenger_version``. Accuracy over time
+(``campaigns trend``), across campaigns: ``metrics/trend/computed=<date>/<period>[-blind].parquet``,
+one row per period, model version (``all``: the whole traffic) and figure.
+
+A dashboard reads a table with DuckDB::
 
     SELECT * FROM read_parquet('s3://bucket/root/metrics/figures/*/*/*.parquet',
                                hive_partitioning = true)
@@ -20,7 +32,9 @@ reads a table with DuckDB::
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
+from typing import Any
 
 import pyarrow as pa
 
@@ -76,3 +90,46 @@ def write_metrics(
             _stamped(table, campaign_id, computed_on, export_version), path
         )
     return written
+
+
+def _slug(value: str) -> str:
+    """A model version as a file-name part: letters, digits, '.', '_' and '-' only."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", value).replace("..", ".").strip(".-")
+    return slug[:80] or "unknown"
+
+
+def write_comparison(
+    storage: Storage,
+    campaign_id: int,
+    comparison: Any,
+    *,
+    export_version: str,
+    challenger_version: str,
+    computed_on: date,
+) -> dict[str, str]:
+    """Write a champion / challenger comparison (``campaigns.lifecycle.compare.Comparison``):
+    its figures and its discordant units; return table name -> URI."""
+    written = {}
+    name = f"export-{export_version}__{_slug(challenger_version)}.parquet"
+    for table_name, table in (
+        ("comparison", comparison.figures),
+        ("comparison_discordant", comparison.discordant),
+    ):
+        stamped = _stamped(table, campaign_id, computed_on, export_version)
+        stamped = stamped.append_column(
+            "challenger_version", pa.array([challenger_version] * stamped.num_rows, pa.string())
+        )
+        path = f"{METRICS_DIR}/{table_name}/campaign={campaign_id}/computed={computed_on}/{name}"
+        written[table_name] = storage.write_table(stamped, path)
+    return written
+
+
+def write_trend(
+    storage: Storage, table: pa.Table, *, period: str, blind_only: bool, computed_on: date
+) -> dict[str, str]:
+    """Write the accuracy-over-time table (``campaigns.metrics.trend``); return name -> URI."""
+    n = table.num_rows
+    stamped = table.append_column("computed_on", pa.array([computed_on] * n, pa.date32()))
+    name = f"{period}{'-blind' if blind_only else ''}.parquet"
+    path = f"{METRICS_DIR}/trend/computed={computed_on.isoformat()}/{name}"
+    return {"trend": storage.write_table(stamped, path)}

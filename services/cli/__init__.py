@@ -18,6 +18,7 @@ from services.cli import (
     campaign,
     drift,
     estimate,
+    model_quality,
     nace,
     sampling,
     serve,
@@ -76,6 +77,7 @@ training.register(app)
 drift.register(app)
 estimate.register(app)
 settings.register(app)
+model_quality.register(app)
 serve.register(app)
 
 

@@ -1,0 +1,441 @@
+"""``campaigns compare`` (champion vs challenger on a gold standard) and ``campaigns trend``
+(accuracy over time across gold campaigns, with an alert floor).
+
+Also the HTTP transport of a challenger served behind the production API's batch contract
+(``HttpClassifier``): the core (``campaigns.lifecycle.compare``) builds the forms, batches,
+retries and parses; only this adapter speaks HTTP, as only the gateway speaks to Label Studio.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Column, Table
+
+from services.cli import context
+
+if TYPE_CHECKING:
+    import httpx
+
+    from campaigns.lifecycle.compare import CampaignComparison
+    from campaigns.metrics.trend import TrendResult
+
+PASSWORD_VARIABLE = "CHALLENGER_API_PASSWORD"
+
+
+class HttpClassifier:
+    """The classifier's ``POST /batch/predict`` (InseeFrLab/codif-ape-API's contract) over httpx.
+
+    ``url`` is the API's base URL (a URL ending in ``/batch/predict`` is accepted too). HTTP
+    basic credentials when the API asks for them. Connection errors, timeouts, 429 and 5xx
+    are transient (the caller retries the batch); 401/403 and other 4xx are not.
+    ``prob_min=0`` so every form gets its top-k (the API answers 400 to a batch where one
+    form has no prediction above ``prob_min``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 60.0,
+        top: int = 5,
+    ) -> None:
+        import httpx
+
+        from campaigns.lifecycle.compare import BATCH_PATH
+
+        self.url = url.rstrip("/").removesuffix(BATCH_PATH)
+        self.top = top
+        self.path = BATCH_PATH
+        self.client: httpx.Client = httpx.Client(
+            base_url=self.url,
+            timeout=timeout,
+            auth=httpx.BasicAuth(user, password or "") if user else None,
+        )
+
+    def __call__(self, forms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        import httpx
+
+        from campaigns.errors import ConfigurationError, InputFormatError
+        from campaigns.lifecycle.compare import TransientClassifierError
+
+        try:
+            response = self.client.post(
+                self.path,
+                params={"nb_echos_max": self.top, "prob_min": 0.0},
+                json={"forms": forms},
+            )
+        except httpx.TransportError as err:
+            raise TransientClassifierError(f"{type(err).__name__}: {err}") from err
+        where = f"{self.url}{self.path}"
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientClassifierError(f"HTTP {response.status_code} from {where}")
+        if response.status_code in (401, 403):
+            raise ConfigurationError(
+                f"The challenger API at {where} refused the credentials "
+                f"(HTTP {response.status_code}).",
+                f"Give --api-user and the password in {PASSWORD_VARIABLE}.",
+            )
+        if response.status_code >= 400:
+            raise InputFormatError(
+                f"The challenger API at {where} refused a batch (HTTP {response.status_code}):"
+                f" {response.text[:300]}",
+                'Check that it serves the batch contract (POST /batch/predict, {"forms": [...]}).',
+            )
+        try:
+            answers = response.json()
+        except ValueError as err:
+            raise InputFormatError(f"The challenger API at {where} answered no JSON.") from err
+        if not isinstance(answers, list):
+            raise InputFormatError(
+                f"The challenger API at {where} answered {type(answers).__name__}, not a list.",
+                "The batch contract answers one prediction object per form.",
+            )
+        return answers
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _pct(figure: dict[str, Any] | None, signed: bool = False) -> str:
+    if not figure or figure.get("estimate") is None or math.isnan(figure["estimate"]):
+        return "-"
+    if signed:
+        return f"{100 * figure['estimate']:+.1f} pts"
+    return f"{figure['estimate']:.1%}"
+
+
+def _interval(figure: dict[str, Any] | None, signed: bool = False) -> str:
+    if not figure:
+        return "-"
+    low, high = figure.get("ci_low"), figure.get("ci_high")
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return "-"
+    if signed:
+        return f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+    return f"[{low:.1%}, {high:.1%}]"
+
+
+def _print_comparison(result: CampaignComparison) -> None:
+    summary = result.comparison.summary
+    champion = ", ".join(result.champion_versions) or "unknown"
+    table = Table(
+        Column("figure", no_wrap=True),
+        "champion",
+        "challenger",
+        Column("challenger - champion", no_wrap=True),
+        "95% interval",
+        "verdict",
+        title=f"Champion {escape(champion)} vs challenger {escape(result.challenger_version)} "
+        f"on {summary['coded']} coded gold units (threshold {summary['threshold']:g})",
+    )
+    for name, diff in summary["differences"].items():
+        table.add_row(
+            name,
+            _pct(summary["figures"]["champion"][name]),
+            _pct(summary["figures"]["challenger"][name]),
+            _pct(diff, signed=True),
+            _interval(diff, signed=True),
+            diff["verdict"],
+        )
+    context.console.print(table)
+    disc = summary["discordant"]
+    context.console.print(
+        f"Discordant units: {disc['champion_only']} right by the champion only "
+        f"({disc['champion_only_share']:.1%} of the traffic), {disc['challenger_only']} by the "
+        f"challenger only ({disc['challenger_only_share']:.1%}). "
+        f"Verdict on accuracy: [bold]{summary['verdict']}[/]."
+    )
+    notes = result.notes
+    if notes.get("gold"):
+        context.console.print(
+            f"Gold: {notes['gold']} ({notes.get('units_left_out', 0)} assisted units left out)."
+        )
+    if notes.get("warning"):
+        context.console.print(f"[yellow]{escape(notes['warning'])}[/]")
+    if summary["challenger_missing"]:
+        context.console.print(
+            f"[yellow]{summary['challenger_missing']} gold units have no challenger prediction:"
+            " counted as its errors.[/]"
+        )
+    if notes.get("context_values_dropped"):
+        context.console.print(
+            f"{notes['context_values_dropped']} context values the batch contract refuses were "
+            "sent as null."
+        )
+
+
+def compare(
+    campaign_ref: context.CampaignArg,
+    challenger: Annotated[
+        str | None,
+        typer.Option(
+            help="Parquet of the challenger's predictions keyed by request_id (a local file, or "
+            "a key on the storage root): predicted_codes (best first) or predicted_code; "
+            "optional scores, confidence, model_version.",
+        ),
+    ] = None,
+    challenger_api: Annotated[
+        str | None,
+        typer.Option(
+            help="Base URL of a classifier serving the production API's batch contract "
+            "(POST /batch/predict): the gold texts are posted to it.",
+        ),
+    ] = None,
+    api_user: Annotated[
+        str | None,
+        typer.Option(help=f"HTTP basic user of --challenger-api (password: {PASSWORD_VARIABLE})."),
+    ] = None,
+    api_password: Annotated[
+        str | None,
+        typer.Option(envvar=PASSWORD_VARIABLE, hidden=True, show_default=False),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Texts per request to --challenger-api.")
+    ] = 100,
+    threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Automatic-coding threshold.")
+    ] = None,
+    replicates: Annotated[int, typer.Option(min=2, help="Paired bootstrap replicates.")] = 1000,
+    write: Annotated[
+        bool,
+        typer.Option(help="Write the comparison as Parquet for the dashboard."),
+    ] = True,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the campaign's HTML report with the comparison in it."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Champion vs challenger on the campaign's gold standard, with paired 95% intervals.
+
+    Both models' accuracy at every nomenclature level, top-k, automatic-coding rate and
+    accuracy at the threshold, and the difference challenger - champion with a paired
+    stratified-bootstrap interval; the verdict says which model is better when the interval
+    excludes 0. The challenger's predictions come from --challenger (Parquet) or from
+    --challenger-api (the production API's batch contract, texts posted in batches, retried).
+    A randomized campaign is compared on its blind arm; gold made with the champion's
+    suggestions shown is flagged (it favours the champion).
+
+    Example: campaigns compare sept-gold --challenger challenger-3.0.parquet
+
+    Example: campaigns compare sept-gold --challenger-api http://candidate:8000 --report c.html
+    """
+    from campaigns.errors import InvalidArgumentError
+    from campaigns.lifecycle.compare import classifier_source, compare_campaign, table_source
+
+    if (challenger is None) == (challenger_api is None):
+        raise InvalidArgumentError(
+            "Give the challenger as --challenger FILE or as --challenger-api URL (one of them)."
+        )
+    client: HttpClassifier | None = None
+    with context.service() as service:
+        campaign = service.campaign(campaign_ref)
+        if challenger is not None:
+            source = table_source(_read_parquet(service, challenger))
+        else:
+            assert challenger_api is not None
+            client = HttpClassifier(challenger_api, user=api_user, password=api_password)
+            progress = Progress(
+                "posting",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=context.err_console,
+                transient=True,
+            )
+            bar = progress.add_task("post", total=None)
+            source = classifier_source(
+                client, batch_size=batch_size, on_batch=lambda n: progress.advance(bar, n)
+            )
+            progress.start()
+        try:
+            result = compare_campaign(
+                service.session,
+                service.storage,
+                service.settings,
+                campaign,
+                source,
+                threshold=threshold,
+                replicates=replicates,
+                write=write,
+            )
+        finally:
+            if client is not None:
+                progress.stop()
+                client.close()
+        if report is not None:
+            _write_comparison_report(service, campaign, result, report, threshold)
+    if as_json:
+        print(json.dumps(result.as_json(), indent=2, default=str))
+        return
+    _print_comparison(result)
+    for name, uri in result.written.items():
+        context.console.print(f"Wrote {name}: {escape(uri)}", highlight=False)
+
+
+def _read_parquet(service: Any, ref: str) -> Any:
+    """A local Parquet file, else a key (or URI) on the storage root."""
+    if Path(ref).is_file():
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from campaigns.errors import InputFormatError
+
+        try:
+            return pq.read_table(ref)
+        except pa.ArrowException as err:
+            raise InputFormatError(
+                f"Cannot read {ref} as Parquet: {str(err).splitlines()[0]}",
+                "Give a Parquet file keyed by request_id.",
+            ) from err
+    return service.read_input(ref)
+
+
+def _write_comparison_report(
+    service: Any, campaign: Any, result: Any, out: Path, threshold: float | None
+) -> None:
+    from campaigns.lifecycle.metrics import campaign_metrics
+    from campaigns.metrics.report import comparison_section, render_report
+
+    metrics = campaign_metrics(
+        service.session, service.storage, service.settings, campaign, threshold=threshold,
+        write=False,
+    )  # fmt: skip
+    section = comparison_section(
+        result.comparison,
+        champion=", ".join(result.champion_versions) or "unknown",
+        challenger=result.challenger_version,
+        notes=result.notes,
+    )
+    page = render_report(
+        metrics.metrics, title=f"Campaign {campaign.name}", extra_sections=[section]
+    )
+    out.write_text(page, encoding="utf-8")
+    context.console.print(f"Report written to {escape(str(out))}", highlight=False)
+
+
+def _print_trend(result: TrendResult) -> None:
+    table = Table(
+        Column("period", no_wrap=True),
+        Column("model", no_wrap=True),
+        "accuracy",
+        Column("95% interval", no_wrap=True),
+        "n",
+        "campaigns",
+        "days",
+        title=f"Accuracy by {result.period} of traffic"
+        + (" (blind gold only)" if result.blind_only else ""),
+    )
+    for row in result.table.to_pylist():
+        if row["figure"] != "accuracy":
+            continue
+        table.add_row(
+            row["period"].isoformat(),
+            escape(row["model_version"]),
+            _pct(row),
+            _interval(row),
+            str(row["n"]),
+            str(row["campaigns"]),
+            f"{row['days_covered']}/{row['days_in_period']}",
+        )
+    context.console.print(table)
+
+
+def trend(
+    period: Annotated[str, typer.Option(help="month or week (of the traffic's timestamp).")] = (
+        "month"
+    ),
+    by_version: Annotated[
+        bool, typer.Option(help="Also estimate each model version's accuracy.")
+    ] = True,
+    blind_only: Annotated[
+        bool,
+        typer.Option(
+            help="Only gold the model could not bias: hidden campaigns and randomized "
+            "campaigns' blind arm."
+        ),
+    ] = False,
+    floor: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Exit code 1 when the latest period's accuracy is below it at its upper bound.",
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Automatic-coding threshold.")
+    ] = None,
+    replicates: Annotated[int, typer.Option(min=2, help="Bootstrap replicates.")] = 1000,
+    write: Annotated[bool, typer.Option(help="Write the table as Parquet (metrics/trend).")] = True,
+    report: Annotated[Path | None, typer.Option(help="Write an HTML page with the plot.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Accuracy over time: every gold campaign's latest export, by month (or week) of
+    traffic and by model version, with 95% intervals.
+
+    Domain estimates with the design weights: each campaign is a probability sample of its
+    window, a period's accuracy pools every unit that falls in it, and days sampled by
+    several campaigns count once. Exit code 1 when the latest period's upper bound is below
+    --floor (the accuracy is then below the floor with 97.5% confidence); 2 on error.
+
+    Example: campaigns trend --floor 0.85 --report trend.html
+
+    Example: campaigns trend --period week --blind-only --json
+    """
+    from campaigns.errors import InvalidArgumentError
+    from campaigns.metrics.trend import PERIODS, campaign_trend
+
+    if period not in PERIODS:
+        raise InvalidArgumentError(f"Unknown period {period!r}.", "Use --period month or week.")
+    with context.service() as service:
+        result = campaign_trend(
+            service.session,
+            service.storage,
+            service.settings,
+            period=period,  # type: ignore[arg-type]
+            by_version=by_version,
+            blind_only=blind_only,
+            floor=floor,
+            threshold=threshold,
+            replicates=replicates,
+            write=write,
+        )
+    if report is not None:
+        from campaigns.metrics.report import render_page, trend_section
+
+        page = render_page(
+            "Accuracy over time",
+            [trend_section(result.table, floor=floor, include_plotlyjs=True)],
+        )
+        report.write_text(page, encoding="utf-8")
+    if as_json:
+        print(json.dumps(result.as_json(), indent=2, default=str))
+    else:
+        _print_trend(result)
+        for uri in result.written.values():
+            context.console.print(f"Wrote {escape(uri)}", highlight=False)
+        if report is not None:
+            context.console.print(f"Report written to {escape(str(report))}", highlight=False)
+    if result.alert and result.latest is not None and floor is not None:
+        latest = result.latest
+        context.err_console.print(
+            f"[bold red]ALERT[/] accuracy of {latest['period']} is {latest['estimate']:.1%} "
+            f"[{latest['ci_low']:.1%}, {latest['ci_high']:.1%}]: below the floor {floor:.1%}.",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(compare)
+    app.command()(trend)

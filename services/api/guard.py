@@ -42,10 +42,6 @@ def bearer(headers: list[tuple[bytes, bytes]]) -> bytes | None:
     return None
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class Guard:
     """Authenticate, then bound the body, then call the app."""
 
@@ -79,26 +75,32 @@ class Guard:
             return
         received = 0
         started = False
+        rejected = False
 
         async def bounded_receive() -> Message:
-            nonlocal received
+            # Past the limit, answer 413 at once and tell the app the client left: whatever
+            # the app then does with its half body (FastAPI would say 400) is dropped.
+            nonlocal received, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
+                    rejected = True
+                    if not started:
+                        await _answer(send, 413, *_too_large(limit))
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if rejected:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, bounded_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _answer(send, 413, *_too_large(limit))
+        await self.app(scope, bounded_receive, tracking_send)
 
     def _refusal(self, path: str, token: bytes | None) -> tuple[str, str, str] | None:
         if path in PUBLIC_PATHS:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from campaigns.config import Settings, get_settings
 from campaigns.errors import CampaignError
+from nace_mapping.errors import NaceMappingError
 from services.api.deps import require_token
+from services.api.guard import Guard
 from services.api.routes import (
     campaigns,
     health,
     jobs,
+    model_quality,
     monitoring,
     planning,
     retraining,
@@ -23,6 +31,8 @@ from services.api.routes import (
     webhooks,
 )
 from services.api.schemas import ErrorResponse
+
+logger = logging.getLogger(__name__)
 
 ERRORS = {
     400: {"model": ErrorResponse},
@@ -58,6 +68,16 @@ def create_app() -> FastAPI:
     def _campaign_error(_: Request, err: CampaignError) -> JSONResponse:
         return _error(err.status_code, type(err).__name__, err.message, err.hint)
 
+    @app.exception_handler(NaceMappingError)
+    def _table_error(_: Request, err: NaceMappingError) -> JSONResponse:
+        return _error(
+            422,
+            type(err).__name__,
+            str(err),
+            "Fix the nomenclature or correspondence table, or point its setting at another "
+            "edition (campaigns settings lists them).",
+        )
+
     @app.exception_handler(StarletteHTTPException)
     def _http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
         response = _error(err.status_code, "HTTPError", str(err.detail))
@@ -87,9 +107,49 @@ def create_app() -> FastAPI:
     app.include_router(transition.router, dependencies=protected, responses=ERRORS)
     app.include_router(monitoring.router, dependencies=protected, responses=ERRORS)
     app.include_router(retraining.router, dependencies=protected, responses=ERRORS)
+    app.include_router(model_quality.router, dependencies=protected, responses=ERRORS)
     app.include_router(jobs.router, dependencies=protected, responses=ERRORS)
-    app.include_router(webhooks.router, dependencies=protected, responses=ERRORS)
+    # Label Studio's webhooks carry their own secret, checked by the guard below.
+    app.include_router(webhooks.router, responses=ERRORS)
+    _guard(app)
     return app
+
+
+def _guard(app: FastAPI) -> None:
+    """Put the guard in front: token checked and body bounded before anything is parsed.
+
+    The settings are read per request (they are cached), so tests may change them.
+    """
+    log_if_open(get_settings())
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    def webhook_secret() -> str | None:
+        settings = get_settings()
+        if settings.webhook_secret is None and settings.api_token is not None:
+            # A protected API never leaves its webhook route open: a random secret nobody
+            # knows, so Label Studio's calls fail until CAMPAIGNS_WEBHOOK_SECRET is set.
+            return _UNGUESSABLE
+        return secret(settings.webhook_secret)
+
+    app.add_middleware(
+        Guard,
+        api_token=lambda: secret(get_settings().api_token),
+        webhook_secret=webhook_secret,
+        max_body_bytes=lambda: get_settings().api_max_body_bytes,
+    )
+
+
+_UNGUESSABLE = secrets.token_hex(32)
+
+
+def log_if_open(settings: Settings) -> None:
+    if settings.api_token is None:
+        logger.warning(
+            "The campaign API runs OPEN: CAMPAIGNS_API_TOKEN is not set, every request is "
+            "accepted. Serve it only on 127.0.0.1 ('campaigns serve' refuses otherwise)."
+        )
 
 
 app = create_app()

@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from fastapi import Depends
 from sqlalchemy import update
 from sqlmodel import col
 
@@ -23,34 +22,26 @@ from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.state.models import Campaign, utcnow
 from campaigns.storage import Storage
-from services.api.deps import require_token
 from services.api.main import create_app
-from services.api.routes import webhooks
 from services.expert_simulator import ExpertAnswer, LabelStudioExpert
 
 pytestmark = pytest.mark.integration
 END = "2026-09-30"
-TOKEN = "webhook-s3cret"
-
-
-def make_app():
-    """The API with the webhook router (until ``create_app`` includes it)."""
-    app = create_app()
-    if not any(getattr(r, "path", "") == "/webhooks/label-studio" for r in app.routes):
-        app.include_router(webhooks.router, dependencies=[Depends(require_token)])
-    return app
+TOKEN = "api-t0ken"  # the API's own: never stored in Label Studio
+SECRET = "webhook-s3cret"  # what Label Studio's webhooks carry: it only starts exports
 
 
 @pytest.fixture
 def api_url(live_env, monkeypatch) -> Iterator[str]:
     """The API served by uvicorn on a free local port, in a thread of this process."""
     monkeypatch.setenv("CAMPAIGNS_API_TOKEN", TOKEN)
+    monkeypatch.setenv("CAMPAIGNS_WEBHOOK_SECRET", SECRET)
     get_settings.cache_clear()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(make_app(), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -136,12 +127,12 @@ def test_label_studio_webhooks_trigger_debounced_exports(
 
     gateway = LabelStudioGateway(label_studio.url, label_studio.token)
     receiver = f"{api_url}/webhooks/label-studio"
-    hook_id = register_webhook(gateway, project_id, receiver, TOKEN)
-    assert register_webhook(gateway, project_id, receiver, TOKEN) == hook_id  # idempotent
+    hook_id = register_webhook(gateway, project_id, receiver, SECRET)
+    assert register_webhook(gateway, project_id, receiver, SECRET) == hook_id  # idempotent
     hooks = gateway.http.get("/api/webhooks/", params={"project": project_id}).json()
     assert [h["id"] for h in hooks] == [hook_id]
     assert sorted(hooks[0]["actions"]) == sorted(EXPORT_ACTIONS)
-    assert hooks[0]["headers"] == {"Authorization": f"Bearer {TOKEN}"}
+    assert hooks[0]["headers"] == {"Authorization": f"Bearer {SECRET}"}
     assert export_jobs(api, campaign_id) == []  # no export before any annotation
 
     # One annotation: Label Studio calls the API, which exports it into a new export.

@@ -99,8 +99,15 @@ def draw_sample(
             sample_size=result.sample_size,
             uri=uri,
         )
-        session.add(sample)
-        session.commit()
+        try:
+            session.add(sample)
+            session.commit()
+        except Exception:  # the row is not recorded: leave no unreferenced files behind
+            session.rollback()
+            if existing is None:
+                storage.delete(f"{SAMPLES_DIR}/{sample_id}.parquet")
+                storage.delete(f"{SAMPLES_DIR}/{sample_id}.strata.parquet")
+            raise
         session.refresh(sample)
         return sample
 

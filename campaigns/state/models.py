@@ -17,6 +17,10 @@ def utcnow() -> datetime:
 # Ids are SQL INTEGER columns: 32-bit in PostgreSQL. Larger ids cannot exist (and a query
 # with one fails in the database), so callers treat them as "not found".
 MAX_ID = 2**31 - 1
+# Seeds are stored in an INTEGER column too; sample sizes beyond this are no annotation
+# campaign (and DuckDB's per-stratum heaps refuse sizes near a million).
+MAX_SEED = MAX_ID
+MAX_SAMPLE_SIZE = 100_000
 
 
 class CampaignKind(StrEnum):
@@ -85,7 +89,6 @@ class CampaignBase(SQLModel):
         "'team=patterns' separated by ';', e.g. 'agri=A;trade=G,45;others=*' (section letters, "
         "divisions, ranges 10-33, code prefixes, * for the rest; first match wins).",
     )
-
     suggestions: SuggestionMode = Field(
         default=SuggestionMode.HIDDEN,
         description="Gold campaigns: what experts see of the model's answer. 'hidden' (blind, "
@@ -115,6 +118,9 @@ class Campaign(CampaignBase, table=True):
     last_export_version: str | None = None
     export_cursor: str | None = None
     export_started_at: datetime | None = None
+    adopted_mapping: str | None = None
+    """For a project adopted from Label Studio (``campaigns adopt``): how its own controls map
+    to ours, as JSON (see ``campaigns.labelstudio.adopt``); None for projects we created."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -6,12 +6,19 @@ import json
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from campaigns.sampling.allocation import Allocation
 from campaigns.sampling.designs import Design, Duplicates
 from campaigns.sampling.planning import Plan
-from campaigns.state.models import MAX_ID, NAME_PATTERN, Job, JobStatus
+from campaigns.state.models import (
+    MAX_ID,
+    MAX_SAMPLE_SIZE,
+    MAX_SEED,
+    NAME_PATTERN,
+    Job,
+    JobStatus,
+)
 from campaigns.traffic.drift import DEFAULT_MIN_COUNT
 from campaigns.traffic.window import Window
 
@@ -29,15 +36,22 @@ class ErrorResponse(BaseModel):
 class DesignSpec(BaseModel):
     """A sampling design; all defaults = simple random sampling of requests."""
 
-    confidence_edges: list[float] = Field(
-        default_factory=list, description="Inner cut points of the confidence-index strata."
+    confidence_edges: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=list,
+        max_length=99,
+        description="Inner cut points of the confidence-index strata.",
     )
     by_section: bool = Field(default=False, description="Stratify by predicted NACE section.")
     allocation: Allocation = Allocation.PROPORTIONAL
     minimum: int = Field(default=2, ge=0, le=10_000, description="Minimum units per stratum.")
-    fixed: dict[str, int] = Field(default_factory=dict, description="Fixed size per stratum.")
-    prior_accuracy: list[float] = Field(
-        default_factory=list, description="One value, or one per confidence bin (Neyman)."
+    fixed: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=100)],
+        Annotated[int, Field(ge=0, le=MAX_SAMPLE_SIZE)],
+    ] = Field(default_factory=dict, max_length=10_000, description="Fixed size per stratum.")
+    prior_accuracy: list[Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="One value, or one per confidence bin (Neyman).",
     )
     duplicates: Duplicates = Duplicates.REQUESTS
     include_previous: bool = Field(
@@ -58,10 +72,17 @@ class DesignSpec(BaseModel):
 
 
 class SampleRequest(BaseModel):
-    size: int = Field(gt=0, le=1_000_000, description="Number of units to draw.")
+    size: int = Field(gt=0, le=MAX_SAMPLE_SIZE, description="Number of units to draw.")
     days: int = Field(default=90, gt=0, le=3660, description="Window length in days.")
-    end: date | None = Field(default=None, description="Last day of the window (default today).")
-    seed: int = Field(default=0, ge=0, description="Same window + design + seed = same sample.")
+    end: date | None = Field(
+        default=None,
+        ge=date(1970, 1, 1),
+        le=date(9000, 1, 1),
+        description="Last day of the window (default today).",
+    )
+    seed: int = Field(
+        default=0, ge=0, le=MAX_SEED, description="Same window + design + seed = same sample."
+    )
     design: DesignSpec = Field(default_factory=DesignSpec)
 
 

@@ -14,13 +14,22 @@ from campaigns.sampling.allocation import Allocation
 from campaigns.sampling.designs import Design, Duplicates
 from campaigns.sampling.registry import draw_sample, load_strata
 from campaigns.state import crud
+from campaigns.state.models import MAX_SAMPLE_SIZE, MAX_SEED
 from campaigns.traffic.window import Window
 from services.cli import context
 
-Size = Annotated[int, typer.Option("--size", "-n", help="Number of units to draw, in all.")]
+Size = Annotated[
+    int,
+    typer.Option(
+        "--size", "-n", min=1, max=MAX_SAMPLE_SIZE, help="Number of units to draw, in all."
+    ),
+]
 Days = Annotated[int, typer.Option(help="Window: this many days up to --end.")]
 End = Annotated[str | None, typer.Option(help="Last day (YYYY-MM-DD), default today.")]
-Seed = Annotated[int, typer.Option(help="Seed: same window + design + seed = same sample.")]
+Seed = Annotated[
+    int,
+    typer.Option(min=0, max=MAX_SEED, help="Seed: same window + design + seed = same sample."),
+]
 Edges = Annotated[
     str,
     typer.Option(

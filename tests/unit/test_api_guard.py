@@ -90,3 +90,22 @@ def test_the_webhook_secret_opens_the_webhook_route_only(client):
 def test_health_and_docs_stay_public(client):
     assert client.get("/health").status_code == 200
     assert client.get("/openapi.json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"size": 10, "end": "9999-12-31"},
+        {"size": 10, "end": "0001-01-02"},
+        {"size": 10, "seed": 10**30},
+        {"size": 10, "seed": 2**31},
+        {"size": 1_000_000},
+        {"size": 10, "design": {"fixed": {"A": 10**6}}},
+        {"size": 10, "design": {"confidence_edges": [1.5]}},
+        {"size": 10, "design": {"prior_accuracy": [-0.1]}},
+    ],
+)
+def test_out_of_range_sample_requests_are_422_not_500(client, body):
+    response = client.post("/samples", json=body, headers=_auth(TOKEN))
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["type"] == "ValidationError"

@@ -18,6 +18,7 @@ from campaigns.lifecycle.archive import archive_campaign
 from campaigns.lifecycle.push import push_campaign
 from campaigns.service import CampaignService
 from campaigns.state import crud, jobs
+from campaigns.state.db import get_engine
 from campaigns.state.models import CampaignCreate, CampaignKind, CampaignStatus, JobStatus
 
 
@@ -135,3 +136,27 @@ def test_a_burst_of_webhooks_joins_one_queued_export_job(session):
         JobStatus.QUEUED,
         JobStatus.RUNNING,
     ]
+
+
+# -- samples -----------------------------------------------------------------------------------
+def test_a_sample_whose_record_fails_leaves_no_file_behind(local_env, cli, tmp_path):
+    from datetime import date as day
+
+    from campaigns.config import get_settings
+    from campaigns.sampling.registry import draw_sample
+    from campaigns.storage import Storage
+    from campaigns.traffic.window import Window
+
+    logs = tmp_path / "logs.jsonl"
+    cli("traffic", "generate", str(logs), "--lines", "300", "--end", "2026-09-30")
+    cli("traffic", "ingest", str(logs))
+    settings = get_settings()
+    storage = Storage.from_settings(settings)
+
+    class FailingCommit(Session):
+        def commit(self) -> None:  # as PostgreSQL refusing the row would
+            raise RuntimeError("database refused the sample")
+
+    with FailingCommit(get_engine(settings)) as failing, pytest.raises(RuntimeError):
+        draw_sample(failing, storage, Window.last_days(30, day(2026, 9, 30)), size=20, seed=3)
+    assert storage.list_files("samples") == []

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LS_VENV := .ls-venv
 
-.PHONY: install system-packages demo stop test lint format bench clean
+.PHONY: install system-packages demo stop test fuzz lint format bench clean
 
 $(BIN)/campaigns: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 	CAMPAIGNS_TEST_DATABASE=postgresql $(BIN)/pytest -m integration -q
+
+## Exploratory fuzzing of the API (random, many cases); findings become regular tests.
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/pytest tests/integration/test_api_fuzz.py -q
 
 lint:
 	$(BIN)/ruff check .

@@ -2,9 +2,16 @@
 
 Every generated request, valid or not, must get a documented answer: no 5xx, a status code
 the schema lists, a body matching the schema, the JSON error shape for errors.
+
+In ``make test`` the run is derandomized (the same cases on every machine and every run), so
+a fresh clone cannot fail on a case another run never met. ``make fuzz`` explores: random,
+many more examples (``FUZZ_EXAMPLES``); what it finds becomes a regular test (for example
+tests/unit/test_api_guard.py's out-of-range requests).
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 import schemathesis
@@ -30,8 +37,13 @@ def fuzz_env(live_env, monkeypatch):
 
 
 @schema.parametrize()
+EXPLORE = os.environ.get("FUZZ_EXAMPLES")
+
+
 @settings(
-    max_examples=30,
+    max_examples=int(EXPLORE) if EXPLORE else 30,
+    derandomize=not EXPLORE,
+    database=None,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -36,10 +36,10 @@ def fuzz_env(live_env, monkeypatch):
     get_settings.cache_clear()
 
 
-@schema.parametrize()
 EXPLORE = os.environ.get("FUZZ_EXAMPLES")
 
 
+@schema.parametrize()
 @settings(
     max_examples=int(EXPLORE) if EXPLORE else 30,
     derandomize=not EXPLORE,

@@ -30,6 +30,8 @@ API_TWINS: dict[str, tuple[str, str]] = {
     "training-set": ("post", "/campaigns/{campaign_id}/training-set"),
     "estimate": ("post", "/campaigns/{campaign_id}/estimate"),
     "drift": ("post", "/drift"),
+    "compare": ("post", "/campaigns/{campaign_id}/compare"),
+    "trend": ("post", "/trend"),
     "transition create": ("post", "/transition/campaigns"),
     "transition split": ("get", "/transition/campaigns/{campaign_id}/split"),
 }

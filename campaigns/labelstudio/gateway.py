@@ -269,6 +269,41 @@ class LabelStudioGateway:
             page += 1
         return tasks
 
+    # -- adopting existing projects (campaigns adopt) ----------------------------------------
+    def project_details(self, project_id: int) -> dict[str, Any]:
+        """Title, labeling config, overlap and task count of a project someone else built.
+
+        Read as Label Studio stores them (plain REST, one request): the config is the
+        office's own XML, parsed by ``campaigns.labelstudio.adopt``, never changed here.
+        """
+        try:
+            body = self._rest("GET", f"/api/projects/{int(project_id)}")
+        except NotFoundError:
+            raise NotFoundError(
+                f"Label Studio has no project {project_id}.",
+                f"Check the id in the project's URL ({self.url}/projects/<id>/data).",
+            ) from None
+        if not isinstance(body, dict):
+            raise ServiceUnavailableError(
+                f"Label Studio answered something other than a project for {project_id}.",
+                "Look at the Label Studio server log, then retry.",
+            )
+        return {
+            "title": str(body.get("title") or ""),
+            "label_config": body.get("label_config") or "",
+            "maximum_annotations": int(body.get("maximum_annotations") or 1),
+            "task_number": int(body.get("task_number") or 0),
+        }
+
+    def task_data(self, project_id: int, page_size: int = 1000) -> list[dict[str, Any]]:
+        """``id`` and ``data`` of every task of the project (the units of an adopted project).
+
+        The same cheap listing as ``existing_keys``: no annotations, no Data Manager columns.
+        """
+        return self._task_pages(
+            project_id, {"fields": "task_only", "include": "id,data"}, page_size
+        )
+
     # -- webhooks (the SDK 2.x has no typed surface for them: plain REST) ------------------
     def webhooks(self, project_id: int) -> list[dict[str, Any]]:
         listed = self._rest("GET", "/api/webhooks/", params={"project": project_id})

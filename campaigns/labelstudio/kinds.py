@@ -56,6 +56,10 @@ def kit_for(campaign: CampaignBase | CampaignKind, settings: Settings) -> Campai
     needs them.
     """
     kind = campaign if isinstance(campaign, CampaignKind) else campaign.kind
+    if mapping := getattr(campaign, "adopted_mapping", None):  # a project adopted as it is
+        from campaigns.labelstudio.adopt import adopted_kit
+
+        return adopted_kit(mapping, settings)
     old = old_nomenclature(settings)
     language = settings.language
     if kind == CampaignKind.GOLD:

@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from campaigns.errors import CampaignError
 from services.cli import (
+    adopt,
     campaign,
     drift,
     estimate,
@@ -77,6 +78,7 @@ training.register(app)
 drift.register(app)
 estimate.register(app)
 settings.register(app)
+adopt.register(app)
 model_quality.register(app)
 serve.register(app)
 

@@ -91,6 +91,11 @@ class NightlyReport:
         return [o for o in self.outcomes if o.error is not None]
 
 
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
 def _window_json(window: Window) -> dict[str, str]:
     """A window as JSON: ``end`` excluded, as in the drift tables."""
     return {"start": window.start.isoformat(), "end": window.end.isoformat()}
@@ -244,7 +249,7 @@ class CampaignService:
             return self.storage.read_table(key)
         except pa.ArrowException as err:  # storage errors are already ServiceUnavailableError
             raise InputFormatError(
-                f"Cannot read {self.storage.uri(key)} as Parquet: {str(err).splitlines()[0]}",
+                f"Cannot read {self.storage.uri(key)} as Parquet: {_first_line(err)}",
                 "Give a Parquet file (or a folder of Parquet files).",
             ) from err
 
@@ -271,7 +276,7 @@ class CampaignService:
                     shutil.copyfileobj(source, out, 1 << 20)
             except OSError as err:
                 raise ServiceUnavailableError(
-                    f"Cannot copy {self.storage.uri(key)}: {str(err).strip().splitlines()[0]}",
+                    f"Cannot copy {self.storage.uri(key)}: {_first_line(err)}",
                     "Check that it is a file and the S3 server is reachable.",
                 ) from err
             yield target

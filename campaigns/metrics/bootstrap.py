@@ -1,5 +1,13 @@
 """Stratified bootstrap intervals for design-weighted ratio estimates, vectorised.
 
+Proportions do not take their intervals from here any more: a percentile interval collapses
+near 0 and 1 (``[1, 1]`` when every unit agrees) and under-covers there. Headline figures and
+the threshold curve use the score interval on the effective sample size of
+:mod:`campaigns.metrics.intervals` (its ``proportion_intervals`` and ``wilson`` are re-exported
+here for existing importers). The bootstrap stays for what needs replicates: statistics that
+are not plain proportions, joint replicates of many statistics, and the design variance when
+``variance="bootstrap"`` is asked of the intervals.
+
 Every statistic is a ratio of design-weighted totals, ``sum(w * num) / sum(w * den)``: an
 accuracy is ``num = correct, den = coded``, a rate over a domain is ``num = in the domain and
 auto-coded, den = in the domain``. Units outside a statistic's domain stay in the sample with
@@ -42,15 +50,16 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.stats import norm
 
-Z95 = 1.959963984540054
+from campaigns.metrics.intervals import Z95, proportion_intervals, wilson
+
+__all__ = ["Z95", "BootstrapResult", "proportion_intervals", "stratified_bootstrap", "wilson"]
+
 # Per-unit path: elements of one dense (replicates x units) count block (16 MB as float64).
 _BLOCK_ELEMENTS = 1 << 21
 # Per-unit path: bins of one bincount (2 MB of int64, cache-sized: random increments stay fast).
@@ -74,18 +83,6 @@ class BootstrapResult:
     se: np.ndarray
     replicates: np.ndarray
     level: float
-
-
-def wilson(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion ``successes / n``; NaNs when n is 0."""
-    if n <= 0:
-        return (math.nan, math.nan)
-    successes, n = float(successes), float(n)
-    p = successes / n
-    z2 = z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _as_2d(values: ArrayLike, name: str) -> np.ndarray:
@@ -228,80 +225,3 @@ def stratified_bootstrap(
         low, high = np.nanquantile(ratios, [alpha, 1.0 - alpha], axis=0)
         se = np.nanstd(ratios, axis=0, ddof=1)
     return BootstrapResult(estimate, low, high, se, ratios, level)
-
-
-def _is_binary(values: np.ndarray) -> bool:
-    return bool(np.all((values == 0) | (values == 1)))
-
-
-def proportion_intervals(
-    proportions: Mapping[str, tuple[ArrayLike, ArrayLike]],
-    weights: ArrayLike,
-    strata: ArrayLike | None = None,
-    *,
-    replicates: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-    sampling_fractions: ArrayLike | None = None,
-) -> dict[str, dict[str, float | int | str]]:
-    """Estimate and interval of named proportions: ``name -> (success, domain)`` per unit.
-
-    Each value gives two per-unit arrays, the 0/1 success indicator and the 0/1 (or weighted)
-    domain membership; the estimate is ``sum(w * success) / sum(w * domain)``.
-
-    Method: for a single-stratum design with equal weights and 0/1 indicators the estimate is a
-    plain binomial proportion, and the Wilson score interval is used: closed form, no Monte
-    Carlo noise, and close to nominal coverage even for small domains and proportions near 0
-    or 1, where a percentile bootstrap collapses (all-correct samples give ``[1, 1]``). Any
-    other design (several strata or unequal weights) gets the stratified bootstrap, all
-    proportions from one call. Returns ``name -> {"estimate", "ci_low", "ci_high", "n",
-    "method"}`` with ``n`` the number of sample units in the domain.
-    """
-    names = list(proportions)
-    w = np.asarray(weights, dtype=np.float64)
-    n_units = w.size
-    labels = np.zeros(n_units, dtype=np.int8) if strata is None else np.asarray(strata)
-    if not names:
-        return {}
-    num = np.column_stack([np.asarray(proportions[name][0], dtype=np.float64) for name in names])
-    den = np.column_stack([np.asarray(proportions[name][1], dtype=np.float64) for name in names])
-    if num.shape != (n_units, len(names)) or den.shape != num.shape:
-        raise ValueError("every indicator must have one value per unit")
-    in_domain = (den > 0).sum(axis=0)
-    single = n_units == 0 or pd.unique(labels).size == 1
-    equal = n_units == 0 or bool(np.all(w == w[0]))
-    if single and equal and _is_binary(num) and _is_binary(den):
-        z = float(norm.ppf(1.0 - (1.0 - level) / 2.0))
-        out: dict[str, dict[str, float | int | str]] = {}
-        for j, name in enumerate(names):
-            hits = float(num[:, j][den[:, j] > 0].sum())
-            size = int(in_domain[j])
-            low, high = wilson(hits, size, z=z)
-            out[name] = {
-                "estimate": hits / size if size else math.nan,
-                "ci_low": low,
-                "ci_high": high,
-                "n": size,
-                "method": "wilson",
-            }
-        return out
-    result = stratified_bootstrap(
-        num,
-        den,
-        w,
-        labels,
-        replicates=replicates,
-        seed=seed,
-        level=level,
-        sampling_fractions=None if sampling_fractions is None else np.asarray(sampling_fractions),
-    )
-    return {
-        name: {
-            "estimate": float(result.estimate[j]),
-            "ci_low": float(result.ci_low[j]),
-            "ci_high": float(result.ci_high[j]),
-            "n": int(in_domain[j]),
-            "method": "bootstrap",
-        }
-        for j, name in enumerate(names)
-    }

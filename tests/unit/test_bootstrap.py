@@ -1,4 +1,8 @@
-"""Stratified bootstrap of weighted ratios: known values, variance, coverage, edge cases."""
+"""Stratified bootstrap of weighted ratios: known values, variance, coverage, edge cases.
+
+Also the entry points re-exported from ``campaigns.metrics.intervals`` (``wilson``,
+``proportion_intervals``), whose coverage near 0 and 1 is tested in test_interval_coverage.
+"""
 
 from __future__ import annotations
 
@@ -175,22 +179,30 @@ def test_wilson_known_values():
     assert all(math.isnan(x) for x in wilson(0, 0))
 
 
-def test_proportion_intervals_uses_wilson_for_equal_weight_srs_and_bootstrap_otherwise():
+def test_proportion_intervals_binomial_for_equal_weight_srs_effective_n_otherwise():
+    # Re-exported here from campaigns.metrics.intervals, where the method is described.
     correct = np.array([1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 0])
     coded = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0])  # 10 coded, 8 correct
     srs = proportion_intervals({"accuracy": (correct * coded, coded)}, np.full(12, 3.0))
     assert srs["accuracy"]["method"] == "wilson"
     assert srs["accuracy"]["n"] == 10
     assert srs["accuracy"]["estimate"] == pytest.approx(0.8)
-    assert round(srs["accuracy"]["ci_low"], 4) == 0.4902
-    assert round(srs["accuracy"]["ci_high"], 4) == 0.9433
+    # Fewer than 10 successes and failures: exact (Clopper-Pearson) bounds, not Wilson's
+    # [0.4902, 0.9433], whose coverage sags with so few units.
+    assert round(srs["accuracy"]["ci_low"], 4) == 0.4439
+    assert round(srs["accuracy"]["ci_high"], 4) == 0.9748
 
     weights = np.where(np.arange(12) < 6, 1.0, 4.0)
     strata = np.where(np.arange(12) < 6, "low", "high")
     stratified = proportion_intervals(
         {"accuracy": (correct * coded, coded)}, weights, strata, replicates=400
     )["accuracy"]
-    assert stratified["method"] == "bootstrap"
+    assert stratified["method"] == "wilson-design"
     # (6 * 1 + 2 * 4) / (6 * 1 + 4 * 4)
     assert stratified["estimate"] == pytest.approx(14 / 22)
     assert stratified["ci_low"] < stratified["estimate"] < stratified["ci_high"]
+    boot = proportion_intervals(
+        {"accuracy": (correct * coded, coded)}, weights, strata, variance="bootstrap"
+    )["accuracy"]
+    assert boot["method"] == "wilson-design" and boot["estimate"] == stratified["estimate"]
+    assert boot["ci_low"] < boot["estimate"] < boot["ci_high"]

@@ -12,9 +12,13 @@ the curve estimates, design-weighted over the gold sample:
   as correct: the weighted mean of ``(confidence < t) or (predicted == gold)``.
 
 Units that are not ``coded`` (cannot_code, invalid, disagreement, skipped) are never counted as
-model errors. A missing confidence counts as below every threshold. All intervals come from a
-single stratified bootstrap with the ``4 x len(thresholds)`` statistics stacked as columns, so
-every threshold is judged on the same replicates and the whole curve costs one bootstrap.
+model errors. A missing confidence counts as below every threshold. Every point gets the
+score interval on the design's effective sample size of :mod:`campaigns.metrics.intervals`
+(Wilson, exact bounds where fewer than 10 effective units lie on a side), which keeps its
+coverage at the ends of the curve, where rates reach 0 and 1 and a percentile bootstrap
+collapses to zero width. The ``4 x len(thresholds)`` statistics are stacked as columns, so the
+whole curve costs one pass (one linearised variance, or one bootstrap with
+``variance="bootstrap"``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from campaigns.metrics.bootstrap import stratified_bootstrap
+from campaigns.metrics.intervals import Variance, design_intervals
 
 STATISTICS = ("auto_coding_rate", "accuracy_auto_coded", "accuracy_manual", "system_accuracy")
 
@@ -37,7 +41,7 @@ def default_thresholds() -> np.ndarray:
 
 @dataclass(frozen=True)
 class CurveInputs:
-    """Per-unit inputs of the curve's bootstrap: column ``4 * i + j`` is statistic ``j`` of
+    """Per-unit inputs of the curve's intervals: column ``4 * i + j`` is statistic ``j`` of
     ``STATISTICS`` at threshold ``i``."""
 
     numerators: np.ndarray  # (n_units, 4 * n_thresholds) bool
@@ -112,27 +116,31 @@ def auto_coding_curve(
     thresholds: np.ndarray | None = None,
     replicates: int = 1000,
     seed: int = 0,
+    *,
+    variance: Variance = "linearised",
 ) -> pa.Table:
-    """One row per threshold: the four statistics with 95% bootstrap intervals, and counts.
+    """One row per threshold: the four statistics with 95% intervals, and counts.
 
     Columns: ``threshold``, then for each statistic ``s`` of ``STATISTICS`` the columns ``s``,
     ``s_ci_low``, ``s_ci_high``; then ``n_auto`` and ``n_manual`` (coded sample units at or
-    above / below the threshold). NaN where a statistic's domain is empty. The stratified
-    bootstrap uses the ``stratum_sample_size / stratum_population`` finite population
-    correction when the gold table carries both columns.
+    above / below the threshold). NaN where a statistic's domain is empty. The design variance
+    uses the ``stratum_sample_size / stratum_population`` finite population correction when the
+    gold table carries both columns; ``replicates`` and ``seed`` drive the bootstrap when
+    ``variance="bootstrap"``.
     """
     t = default_thresholds() if thresholds is None else np.asarray(thresholds, dtype=np.float64)
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)):
         raise ValueError("thresholds must be a non-empty 1-D array of finite values")
     inputs = curve_inputs(gold, t)
-    result = stratified_bootstrap(
+    result = design_intervals(
         inputs.numerators,
         inputs.denominators,
         inputs.weights,
         inputs.strata,
+        sampling_fractions=inputs.sampling_fractions,
+        variance=variance,
         replicates=replicates,
         seed=seed,
-        sampling_fractions=inputs.sampling_fractions,
     )
     columns: dict[str, np.ndarray] = {"threshold": t}
     for j, name in enumerate(STATISTICS):

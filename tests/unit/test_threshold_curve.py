@@ -1,4 +1,4 @@
-"""The automatic-coding curve: hand-computed values, monotonicity, one bootstrap for all."""
+"""The automatic-coding curve: hand-computed values, monotonicity, one pass for all."""
 
 from __future__ import annotations
 
@@ -127,24 +127,53 @@ def test_system_accuracy_is_at_least_the_accuracy_of_all_coded_units():
     assert row["accuracy_auto_coded"] > row["accuracy_manual"]
 
 
-def test_the_whole_curve_costs_one_bootstrap(monkeypatch):
-    calls = []
-    original = threshold_curve.stratified_bootstrap
+def test_the_whole_curve_costs_one_pass(monkeypatch):
+    import campaigns.metrics.bootstrap as bootstrap
+
+    calls, boots = [], []
+    original, original_boot = threshold_curve.design_intervals, bootstrap.stratified_bootstrap
 
     def counting(numerators, denominators, *args, **kwargs):
         calls.append(numerators.shape[1])
         return original(numerators, denominators, *args, **kwargs)
 
-    monkeypatch.setattr(threshold_curve, "stratified_bootstrap", counting)
+    def counting_boot(numerators, *args, **kwargs):
+        boots.append(numerators.shape[1])
+        return original_boot(numerators, *args, **kwargs)
+
+    monkeypatch.setattr(threshold_curve, "design_intervals", counting)
+    monkeypatch.setattr(bootstrap, "stratified_bootstrap", counting_boot)
     curve = auto_coding_curve(_simulated(n=500), replicates=100)
     assert calls == [4 * curve.num_rows] and curve.num_rows == 21
+    assert boots == []  # linearised variance: no replicates at all
+    auto_coding_curve(_simulated(n=500), replicates=100, variance="bootstrap")
+    assert boots == [4 * 21]
 
 
-def test_same_seed_same_curve():
+def test_the_ends_of_the_curve_keep_their_width():
+    # At threshold 0 everything is automatic (rate 1), at 1 nothing is (rate 0): the estimates
+    # sit on the bounds, the intervals must not (a percentile bootstrap gave [1, 1], [0, 0]).
+    curve = auto_coding_curve(_simulated(n=300, seed=4))
+    first, last = curve.to_pylist()[0], curve.to_pylist()[-1]
+    assert first["auto_coding_rate"] == 1.0 == first["auto_coding_rate_ci_high"]
+    assert 0.95 < first["auto_coding_rate_ci_low"] < 1.0
+    assert last["auto_coding_rate"] == 0.0 == last["auto_coding_rate_ci_low"]
+    assert 0.0 < last["auto_coding_rate_ci_high"] < 0.05
+    assert last["system_accuracy"] == 1.0 and last["system_accuracy_ci_low"] < 1.0
+
+
+def test_same_input_same_curve_and_seeded_bootstrap_variance():
     gold = _simulated(n=800, seed=3)
     first = auto_coding_curve(gold, replicates=150, seed=9)
-    again = auto_coding_curve(gold, replicates=150, seed=9)
-    other = auto_coding_curve(gold, replicates=150, seed=10)
-    assert first.to_pandas().equals(again.to_pandas())  # NaN-aware comparison
+    again = auto_coding_curve(gold, replicates=150, seed=10)
+    assert first.to_pandas().equals(again.to_pandas())  # closed form: the seed plays no part
+    boot = auto_coding_curve(gold, replicates=150, seed=9, variance="bootstrap")
+    boot_again = auto_coding_curve(gold, replicates=150, seed=9, variance="bootstrap")
+    boot_other = auto_coding_curve(gold, replicates=150, seed=10, variance="bootstrap")
+    assert boot.to_pandas().equals(boot_again.to_pandas())  # NaN-aware comparison
     lows = "system_accuracy_ci_low"
-    assert not np.array_equal(first.column(lows).to_numpy(), other.column(lows).to_numpy())
+    assert not np.array_equal(boot.column(lows).to_numpy(), boot_other.column(lows).to_numpy())
+    # Both variances agree to Monte Carlo noise.
+    np.testing.assert_allclose(
+        boot.column(lows).to_numpy(), first.column(lows).to_numpy(), atol=0.01, equal_nan=True
+    )

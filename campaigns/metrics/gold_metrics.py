@@ -2,8 +2,10 @@
 
 The headline proportions (accuracy, automatic-coding rate and the accuracy of each part,
 system accuracy, accuracy at every nomenclature level, top-k) are design-weighted ratio
-estimates, all from one call of :func:`campaigns.metrics.bootstrap.proportion_intervals`: Wilson
-intervals where the design is a simple random sample, one stratified bootstrap otherwise.
+estimates, all from one call of :func:`campaigns.metrics.intervals.proportion_intervals`: a
+Wilson score interval on the design's effective sample size (the binomial count for a simple
+random sample), with exact bounds where fewer than 10 effective units lie on a side, so the
+intervals keep their coverage near 0 and 1 and never have zero width.
 The rest (threshold curve, per-class scores, calibration, agreement, per-expert figures,
 adjudication list) comes from the modules named for them.
 """
@@ -24,7 +26,6 @@ from campaigns.metrics.agreement import (
     ratings_from_annotations,
 )
 from campaigns.metrics.anchoring import anchoring_summary, with_arms
-from campaigns.metrics.bootstrap import proportion_intervals
 from campaigns.metrics.calibration import expected_calibration_error, reliability_table
 from campaigns.metrics.class_scores import (
     hardest_classes,
@@ -32,6 +33,7 @@ from campaigns.metrics.class_scores import (
     per_class_scores,
     section_confusion,
 )
+from campaigns.metrics.intervals import Variance, proportion_intervals
 from campaigns.metrics.threshold_curve import auto_coding_curve
 
 LEVELS = ("section", "division", "group", "class", "subclass")
@@ -112,8 +114,13 @@ def headline_proportions(
     levels: pa.Table | None = None,
     replicates: int = 1000,
     seed: int = 0,
+    variance: Variance = "linearised",
 ) -> pa.Table:
-    """One row per figure: name, estimate, ci_low, ci_high, n (sample units), method."""
+    """One row per figure: name, estimate, ci_low, ci_high, n (sample units), method.
+
+    ``method`` is ``wilson`` (simple random sample) or ``wilson-design`` (effective sample
+    size); ``replicates`` and ``seed`` drive the bootstrap when ``variance="bootstrap"``.
+    """
     x = _indicators(gold, threshold, levels)
     correct_auto = x["correct"] * x["coded_auto"]
     wanted: dict[str, tuple[np.ndarray, np.ndarray]] = {
@@ -136,6 +143,7 @@ def headline_proportions(
         replicates=replicates,
         seed=seed,
         sampling_fractions=np.clip(fractions, 0.0, 1.0),
+        variance=variance,
     )
     names = list(figures)
     return pa.table(

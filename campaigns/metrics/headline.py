@@ -6,8 +6,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from campaigns.metrics.bootstrap import wilson
 from campaigns.metrics.gold_metrics import LEVELS, headline_proportions, reweight_to_annotated
+from campaigns.metrics.intervals import wilson
 
 __all__ = ["metrics_json", "wilson"]
 
@@ -20,7 +20,9 @@ def metrics_json(
     levels: pa.Table | None = None,
     replicates: int = 1000,
 ) -> dict[str, Any]:
-    """Design-weighted figures with 95% intervals (Wilson for SRS, stratified bootstrap else)."""
+    """Design-weighted figures with 95% intervals: Wilson on the binomial count for a simple
+    random sample, on the design's effective sample size otherwise (exact bounds on a side
+    with fewer than 10 effective units); see :mod:`campaigns.metrics.intervals`."""
     rows = {
         r["figure"]: {k: v for k, v in r.items() if k != "figure"}
         for r in headline_proportions(

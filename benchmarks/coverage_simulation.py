@@ -1,0 +1,210 @@
+"""Coverage of 95% intervals for design-weighted proportions near 1, by simulation.
+
+A fixed population of 150,000 units in 4 strata (60,000 / 45,000 / 30,000 / 15,000; accuracy
+higher in the big, confident strata: logit offsets +1.2, +0.4, -0.4, -1.2) carries twelve
+figures: true values 0.92, 0.96, 0.97 and 0.99, each on a domain of about 400 (the whole
+sample), 100 and 20 sampled units, spread unevenly over the strata. Each run draws n = 400
+units with each allocation (proportional, Neyman with prior errors growing in the low strata,
+equal, and a simple random sample), then computes every figure on the whole sample
+("complete") and on a random half of it reweighted to the units annotated so far
+(``N_h / n'_h``, "half"), as a campaign is read while experts are at work.
+
+Intervals compared (coverage = share of runs whose interval holds the true value):
+
+- ``pct-boot``: the former interval, Rao-Wu stratified bootstrap percentiles;
+- ``score``: the interval now used (``campaigns.metrics.intervals``): Wilson on the effective
+  sample size ``min(n_d, R(1-R)/v)`` with the linearised variance, exact bounds on a side with
+  fewer than 10 effective units;
+- ``score-bootvar``: the same with the bootstrap's variance in place of the linearised one;
+- ablations of it: ``wilson-uncap`` (no cap at ``n_d``, no exact bounds), ``wilson-cap`` (cap,
+  no exact bounds), ``cp-cap`` (Clopper-Pearson on both sides, i.e. Korn & Graubard).
+
+    python -m benchmarks.coverage_simulation --runs 1200
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from scipy.special import expit, logit
+
+from campaigns.metrics.bootstrap import stratified_bootstrap
+from campaigns.metrics.intervals import (
+    clopper_pearson_bounds,
+    design_intervals,
+    effective_sample_size,
+    kish_effective_n,
+    linearised_variance,
+    score_interval,
+    wilson_bounds,
+)
+from campaigns.sampling.allocation import allocate
+
+SIZES = np.array([60_000, 45_000, 30_000, 15_000])
+OFFSETS = np.array([1.2, 0.4, -0.4, -1.2])
+SPREAD = np.array([0.6, 0.9, 1.2, 1.6])
+TRUTHS = (0.92, 0.96, 0.97, 0.99)
+DOMAINS = (400, 100, 20)
+N_SAMPLE = 400
+DESIGNS = ("proportional", "neyman", "equal", "srs")
+STATES = ("complete", "half")
+METHODS = ("pct-boot", "score", "score-bootvar", "wilson-uncap", "wilson-cap", "cp-cap")
+BOOTSTRAP_METHODS = ("pct-boot", "score-bootvar")
+
+
+def population() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Stratum of each unit, success and domain indicators per figure, names, true values.
+
+    Units of a stratum are exchangeable under simple random sampling within it, so a figure's
+    domain is the stratum's first ``D_h`` units and its successes the first ``C_h`` of those.
+    """
+    stratum = np.repeat(np.arange(SIZES.size), SIZES)
+    position = np.arange(SIZES.sum()) - np.repeat(np.cumsum(SIZES) - SIZES, SIZES)
+    num, den, names, truth = [], [], [], []
+    for t in TRUTHS:
+        for m in DOMAINS:
+            share = np.minimum(1.0, m / N_SAMPLE * SPREAD / (SIZES / SIZES.sum() @ SPREAD))
+            domain = np.round(SIZES * share).astype(int)
+            low, high = -10.0, 10.0
+            for _ in range(100):  # logit shift giving the domain accuracy t
+                mid = (low + high) / 2
+                value = domain @ expit(logit(t) + mid + OFFSETS) / domain.sum()
+                low, high = (mid, high) if value < t else (low, mid)
+            successes = np.round(domain * expit(logit(t) + low + OFFSETS)).astype(int)
+            den.append(position < np.repeat(domain, SIZES))
+            num.append(position < np.repeat(successes, SIZES))
+            names.append(f"{t:.2f} on ~{m}")
+            truth.append(successes.sum() / domain.sum())
+    return stratum, np.column_stack(num), np.column_stack(den), names, np.array(truth)
+
+
+def allocation(design: str) -> np.ndarray:
+    if design == "srs":
+        return np.array([N_SAMPLE])
+    sd = {str(h): float(np.sqrt(0.09) * (1 + h)) for h in range(SIZES.size)}
+    sizes = allocate({str(h): int(s) for h, s in enumerate(SIZES)}, N_SAMPLE, design, sd=sd)
+    return np.array([sizes[str(h)] for h in range(SIZES.size)])
+
+
+def draw(rng: np.random.Generator, design: str, sizes: np.ndarray) -> np.ndarray:
+    if design == "srs":
+        return rng.choice(SIZES.sum(), N_SAMPLE, replace=False)
+    starts = np.cumsum(SIZES) - SIZES
+    return np.concatenate(
+        [starts[h] + rng.choice(SIZES[h], sizes[h], replace=False) for h in range(SIZES.size)]
+    )
+
+
+def intervals(
+    num: np.ndarray,
+    den: np.ndarray,
+    weights: np.ndarray,
+    strata: np.ndarray,
+    fractions: np.ndarray,
+    replicates: int,
+    seed: int,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every method's bounds for all figures of one sample."""
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    score = design_intervals(num, den, weights, strata, sampling_fractions=fractions)
+    out["score"] = (score.ci_low, score.ci_high)
+    estimate, variance = linearised_variance(num, den, weights, strata, fractions)
+    capped = score.effective_n  # min(n_d, R(1-R)/v), or the binomial count for a SRS
+    if replicates:
+        boot = stratified_bootstrap(
+            num, den, weights, strata, replicates, seed=seed, sampling_fractions=fractions
+        )
+        out["pct-boot"] = (boot.ci_low, boot.ci_high)
+        n_eff = capped
+        if score.method != "wilson":
+            n_domain = (den > 0).sum(axis=0).astype(np.float64)
+            n_eff = effective_sample_size(
+                estimate, boot.se**2, n_domain, kish_effective_n(den, weights)
+            )
+        out["score-bootvar"] = score_interval(estimate, n_eff)
+    informative = (estimate > 0) & (estimate < 1) & (variance > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        uncapped = estimate * (1 - estimate) / variance
+    uncapped = np.where(informative, uncapped, kish_effective_n(den, weights))
+    out["wilson-uncap"] = wilson_bounds(estimate, uncapped)
+    out["wilson-cap"] = wilson_bounds(estimate, capped)
+    out["cp-cap"] = clopper_pearson_bounds(estimate, capped)
+    return out
+
+
+def simulate(runs: int, replicates: int, seed: int) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """Coverage and mean width per (design, state), per method, for every figure."""
+    stratum, num, den, _, truth = population()
+    results: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    for d_index, design in enumerate(DESIGNS):
+        rng = np.random.default_rng([seed, d_index])
+        sizes = allocation(design)
+        hits = {(s, m): np.zeros(truth.size) for s in STATES for m in METHODS}
+        width = {(s, m): np.zeros(truth.size) for s in STATES for m in METHODS}
+        for run in range(runs):
+            rows = draw(rng, design, sizes)
+            half = rng.choice(rows, rows.size // 2, replace=False)
+            for state, chosen in (("complete", rows), ("half", half)):
+                h = np.zeros(chosen.size, dtype=int) if design == "srs" else stratum[chosen]
+                population_h = np.array([SIZES.sum()]) if design == "srs" else SIZES
+                annotated = np.bincount(h, minlength=population_h.size)
+                weights = population_h[h] / annotated[h]
+                fractions = annotated[h] / population_h[h]
+                bounds = intervals(
+                    num[chosen], den[chosen], weights, h, fractions, replicates, seed=run
+                )
+                for method, (low, high) in bounds.items():
+                    hits[state, method] += (low <= truth) & (truth <= high)
+                    width[state, method] += np.nan_to_num(high - low)
+        for state in STATES:
+            results[design, state] = {
+                m: hits[state, m] / runs
+                for m in METHODS
+                if replicates or m not in BOOTSTRAP_METHODS
+            } | {f"width:{m}": width[state, m] / runs for m in ("pct-boot", "score")}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=1200, help="Samples per design.")
+    parser.add_argument(
+        "--replicates", type=int, default=1000, help="Bootstrap replicates (0: skip pct-boot)."
+    )
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    _, _, _, names, truth = population()
+    start = time.perf_counter()
+    results = simulate(args.runs, args.replicates, args.seed)
+    methods = [m for m in METHODS if args.replicates or m not in BOOTSTRAP_METHODS]
+    print(
+        f"Coverage of 95% intervals: {args.runs} runs per design, n = {N_SAMPLE} of "
+        f"{SIZES.sum():,} units, 4 strata ({time.perf_counter() - start:.0f} s)"
+    )
+    header = f"{'design':13s}{'state':9s}{'figure':12s}{'truth':>7s}" + "".join(
+        f"{m:>13s}" for m in methods
+    )
+    header += f"{'width pct':>11s}{'width score':>12s}"
+    print(header)
+    table = []
+    for (design, state), by_method in results.items():
+        for j, name in enumerate(names):
+            row = [by_method[m][j] for m in methods]
+            table.append(row)
+            widths = by_method["width:pct-boot"][j], by_method["width:score"][j]
+            print(
+                f"{design:13s}{state:9s}{name:12s}{truth[j]:7.4f}"
+                + "".join(f"{c:13.3f}" for c in row)
+                + (f"{widths[0]:11.4f}" if args.replicates else f"{'':11s}")
+                + f"{widths[1]:12.4f}"
+            )
+    values = np.array(table)
+    print(f"{'min':41s}" + "".join(f"{c:13.3f}" for c in values.min(axis=0)))
+    print(f"{'mean':41s}" + "".join(f"{c:13.3f}" for c in values.mean(axis=0)))
+    print(f"{'share < 0.94':41s}" + "".join(f"{c:13.3f}" for c in (values < 0.94).mean(axis=0)))
+
+
+if __name__ == "__main__":
+    main()

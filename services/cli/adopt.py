@@ -1,7 +1,8 @@
-"""``campaigns adopt``: moving existing campaigns in.
+"""``campaigns adopt`` and ``campaigns export --from-storage``: moving existing campaigns in.
 
 An office that already annotates in Label Studio keeps its projects: ``adopt`` maps a
-project's own controls to ours (see ``campaigns.labelstudio.adopt``).
+project's own controls to ours (see ``campaigns.labelstudio.adopt``), and its export storage
+can feed exports instead of the API (see ``campaigns.lifecycle.storage_export``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,38 @@ def adopt(
     for note in summary.notes:
         context.console.print(f"  note: {escape(note)}")
     context.console.print(f"Next: campaigns export {escape(summary.name)}")
+
+
+def export_from_storage(campaign_ref: str, source: str, *, full: bool = False) -> None:
+    """``campaigns export NAME --from-storage s3://bucket/prefix`` (see ``campaign.export``)."""
+    from campaigns.lifecycle.storage_export import S3AnnotationStore, export_from_storage
+
+    with context.service() as service:
+        campaign = service.campaign(campaign_ref)
+        summary = export_from_storage(
+            service.session,
+            service.storage,
+            S3AnnotationStore(service.settings),
+            service.kit(campaign),
+            campaign,
+            source,
+            full=full,
+        )
+    counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.status_counts.items()))
+    how = "incremental" if summary.incremental else "full"
+    context.console.print(
+        f"Exported {summary.annotations} annotations ({counts}) as version {summary.version} "
+        f"({how}: {summary.objects_read} of {summary.objects_listed} objects read from "
+        f"{escape(summary.source)}, {summary.objects_removed} removed)\n"
+        f"  {escape(summary.gold_uri)}\n  gold rule: {summary.gold_rule}"
+    )
+    if summary.skipped:
+        context.err_console.print(
+            f"[yellow]{len(summary.skipped)} objects are not annotations of this project and "
+            "were left out:[/]"
+        )
+        for key, why in list(summary.skipped.items())[:10]:
+            context.err_console.print(f"  {escape(repr(key))}: {escape(why)}")
 
 
 def register(app: typer.Typer) -> None:

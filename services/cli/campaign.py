@@ -115,6 +115,10 @@ def export(
     full: Annotated[
         bool, typer.Option("--full", help="Reread every annotated task, not only changes.")
     ] = False,
+    from_storage: Annotated[
+        str | None,
+        typer.Option(help="Read Label Studio's S3 export storage (s3://bucket/prefix) instead."),
+    ] = None,
 ) -> None:
     """Export the annotations to Parquet (a new snapshot version), joined with the sample.
 
@@ -122,8 +126,12 @@ def export(
     one are read; edited and deleted annotations are reflected. Writes
     exports/campaign=ID/version=V/{annotations,gold}.parquet and moves LATEST to V.
 
-    Example: campaigns export sept-gold
+    Example: campaigns export sept-gold [--from-storage s3://bucket/ann]
     """
+    if from_storage:  # moving existing campaigns in: services/cli/adopt.py
+        from services.cli.adopt import export_from_storage
+
+        return export_from_storage(campaign_ref, from_storage, full=full)
     with context.service() as service:
         summary = service.export(campaign_ref, full=full)
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.status_counts.items()))

@@ -542,7 +542,7 @@ class CampaignService:
         try:
             rule = AlertRule(psi_max=psi_max, accuracy_min=accuracy_min)
         except ValueError as err:
-            raise ConfigurationError(str(err), "Check --psi-max and --accuracy-min.") from err
+            raise InvalidArgumentError(str(err), "Check --psi-max and --accuracy-min.") from err
         result = drift_between(
             self.storage,
             baseline,

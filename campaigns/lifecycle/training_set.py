@@ -158,7 +158,7 @@ def _literal(path: str) -> str:
 def _check_training_columns(columns: list[str], where: str) -> None:
     missing = [c for c in TRAINING_COLUMNS if c not in columns]
     if missing:
-        raise ConfigurationError(
+        raise InputFormatError(
             f"No column {', '.join(repr(c) for c in missing)} in {where}.",
             f"A training set needs the columns 'text' and 'code'; found: "
             f"{', '.join(columns) or 'none'}.",

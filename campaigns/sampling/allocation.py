@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from enum import StrEnum
 
-from campaigns.errors import ConfigurationError
+from campaigns.errors import InvalidArgumentError
 
 
 class Allocation(StrEnum):
@@ -32,7 +32,7 @@ def _shares(
         return {h: 1.0 for h in populations}
     if method is Allocation.NEYMAN:
         if sd is None:
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 "Neyman allocation needs a prior standard deviation per stratum.",
                 "Give a prior accuracy (--prior-accuracy 0.9, or one value per confidence bin).",
             )
@@ -94,13 +94,13 @@ def allocate(
     low = {h: min(size, max(0, minimum)) for h, size in populations.items()}
     if method is Allocation.FIXED:
         if fixed is None:
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 "Fixed allocation needs a size per stratum.",
                 "Give --fixed 'stratum=size,...' (see 'campaigns plan' for the strata).",
             )
         unknown = sorted(set(fixed) - set(populations))
         if unknown:
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"Fixed sizes name strata that have no traffic: {', '.join(unknown)}.",
                 f"Known strata: {', '.join(sorted(populations))}.",
             )
@@ -109,7 +109,7 @@ def allocate(
     if n >= total:
         return dict(populations)
     if sum(low.values()) > n:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"A sample of {n} cannot give {minimum} units to each of {len(populations)} strata.",
             f"Ask for at least {sum(low.values())} units, lower the minimum per stratum, "
             "or use fewer strata (coarser confidence bins, no section crossing).",

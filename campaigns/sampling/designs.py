@@ -51,7 +51,7 @@ import duckdb
 import pyarrow as pa
 
 from campaigns.duck import fetch_arrow
-from campaigns.errors import ConfigurationError
+from campaigns.errors import EmptySelectionError, InvalidArgumentError
 from campaigns.sampling.allocation import Allocation, allocate
 
 
@@ -83,16 +83,16 @@ class Design:
     def __post_init__(self) -> None:
         edges = self.confidence_edges
         if any(not 0 < e < 1 for e in edges) or list(edges) != sorted(set(edges)):
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"Confidence edges {list(edges)} are not increasing cut points inside (0, 1).",
                 "Example: --confidence-edges 0.3,0.6,0.8 gives four bins.",
             )
         if self.minimum < 0:
-            raise ConfigurationError("The minimum per stratum cannot be negative.")
+            raise InvalidArgumentError("The minimum per stratum cannot be negative.")
         if any(not 0 <= p <= 1 for p in self.prior_accuracy):
-            raise ConfigurationError("A prior accuracy is a proportion between 0 and 1.")
+            raise InvalidArgumentError("A prior accuracy is a proportion between 0 and 1.")
         if len(self.prior_accuracy) not in (0, 1, len(self.confidence_bins)):
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"{len(self.prior_accuracy)} prior accuracies for "
                 f"{len(self.confidence_bins)} confidence bins.",
                 "Give one value for every bin, or a single value for all.",
@@ -180,7 +180,7 @@ class Design:
         """The strata whose confidence bin starts at or above ``threshold`` (a bin edge)."""
         starts = [lo for lo, _ in self.confidence_bins]
         if not self.confidence_edges or threshold not in starts:
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"The threshold {threshold} is not an edge of the confidence bins.",
                 f"Add it to --confidence-edges (now {list(self.confidence_edges)}), so the "
                 "automatically coded part is a union of strata.",
@@ -324,7 +324,7 @@ def prepare_units(
     ``excluded`` lists ``request_id`` and ``text_norm`` of units that must not be drawn again.
     """
     if design.by_section and sections is None:
-        raise ConfigurationError("Stratifying by section needs the nomenclature's sections.")
+        raise InvalidArgumentError("Stratifying by section needs the nomenclature's sections.")
     if design.by_section:
         con.register("_sections", sections)
     use_exclusions = excluded is not None and excluded.num_rows > 0
@@ -376,7 +376,7 @@ def draw_sample_from(
     dataset (which buffers every column of the window).
     """
     if n <= 0:
-        raise ConfigurationError("The sample size must be positive.")
+        raise InvalidArgumentError("The sample size must be positive.")
     heap = max([n, *(size for _, size in design.fixed)])
     for use_hash in (True, False):
         unit_column = prepare_units(
@@ -397,7 +397,7 @@ def draw_sample_from(
     counts = con.execute("SELECT stratum, population FROM _heaps ORDER BY stratum").fetchall()
     populations = {str(h): int(size) for h, size in counts}
     if not populations:
-        raise ConfigurationError(
+        raise EmptySelectionError(
             "Nothing left to sample: every unit of the window is excluded.",
             "Widen the window, or pass --include-previous to sample earlier units again.",
         )

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
-from campaigns.errors import ConfigurationError
+from campaigns.errors import InvalidArgumentError
 from campaigns.sampling.allocation import Allocation, allocate
 
 Z95 = 1.959963984540054
@@ -80,13 +80,13 @@ def plan_sample_size(
     threshold); the other strata still get their allocation, which the total includes.
     """
     if not 0 < target_margin < 1:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"A margin of error of {target_margin} is not a proportion in (0, 1).",
             "Example: --margin 0.02 for +/- 2 points.",
         )
     populations = {h: int(v) for h, v in populations.items() if v > 0}
     if domain is not None and not (set(domain) & set(populations)):
-        raise ConfigurationError("No traffic in the strata of the domain to estimate.")
+        raise InvalidArgumentError("No traffic in the strata of the domain to estimate.")
     method = Allocation(allocation)
     sd = {h: math.sqrt(priors[h] * (1 - priors[h])) for h in populations}
     floor = sum(min(size, minimum) for size in populations.values())

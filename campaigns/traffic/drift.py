@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from campaigns.duck import connect, fetch_arrow
-from campaigns.errors import ConfigurationError, EmptySelectionError
+from campaigns.errors import EmptySelectionError, InvalidArgumentError
 from campaigns.metrics.dashboard import METRICS_DIR
 from campaigns.storage import Storage
 from campaigns.traffic.drift_statistics import (
@@ -91,7 +91,7 @@ def window_frame(storage: Storage, window: Window, sections: pa.Table) -> pd.Dat
     """
     missing = {"division", "section"} - set(sections.column_names)
     if missing:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"The sections table lacks column(s) {sorted(missing)}.",
             "Pass Nomenclature.division_sections() (columns division, section).",
         )
@@ -166,11 +166,11 @@ def drift_between(
     confidence value at all).
     """
     if by is not None and by not in FRAME_COLUMNS:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"Cannot compare drift by {by!r}.", f"Use one of {', '.join(FRAME_COLUMNS)}."
         )
     if min_count < 1:
-        raise ConfigurationError(f"min_count must be at least 1, got {min_count}.")
+        raise InvalidArgumentError(f"min_count must be at least 1, got {min_count}.")
     frame_a = window_frame(storage, a, sections)
     frame_b = window_frame(storage, b, sections)
     for window, frame in ((a, frame_a), (b, frame_b)):

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
-from campaigns.errors import ConfigurationError
+from campaigns.errors import InvalidArgumentError
 from campaigns.traffic.drift import DEFAULT_MIN_COUNT, DriftResult
 from campaigns.traffic.window import Window
 from services.cli import context
@@ -108,7 +108,7 @@ def drift(
     try:
         last = date.fromisoformat(end) if end else datetime.now(UTC).date()
     except ValueError as err:
-        raise ConfigurationError(f"Invalid --end {end!r}.", "Use YYYY-MM-DD.") from err
+        raise InvalidArgumentError(f"Invalid --end {end!r}.", "Use YYYY-MM-DD.") from err
     with context.service() as service:
         check = service.drift(
             Window.last_days(days, last),

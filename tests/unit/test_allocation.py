@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from campaigns.errors import ConfigurationError
+from campaigns.errors import InvalidArgumentError
 from campaigns.sampling.allocation import allocate
 
 POP = {"a": 6000, "b": 3000, "c": 1000}
@@ -50,12 +50,12 @@ def test_fixed_sizes_are_taken_as_given_within_bounds():
 
 
 def test_fixed_sizes_naming_unknown_strata_are_an_error():
-    with pytest.raises(ConfigurationError, match="no traffic: z"):
+    with pytest.raises(InvalidArgumentError, match="no traffic: z"):
         allocate(POP, 0, "fixed", fixed={"z": 3})
 
 
 def test_too_small_a_sample_for_the_minimum_says_how_many_are_needed():
-    with pytest.raises(ConfigurationError) as err:
+    with pytest.raises(InvalidArgumentError) as err:
         allocate(POP, 5, "proportional", minimum=2)
     assert "at least 6" in err.value.one_line()
 
@@ -65,5 +65,5 @@ def test_a_sample_larger_than_the_population_takes_everything():
 
 
 def test_neyman_without_prior_is_a_clear_error():
-    with pytest.raises(ConfigurationError, match="prior"):
+    with pytest.raises(InvalidArgumentError, match="prior"):
         allocate(POP, 100, "neyman")

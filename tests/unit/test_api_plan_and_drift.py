@@ -122,13 +122,13 @@ REFUSED_PLANS = [
     ({"margin": 1.5}, 422, "ValidationError"),
     ({"margin": 0}, 422, "ValidationError"),
     ({"design": {"allocation": "fixed"}}, 422, "ValidationError"),
-    ({"design": {"confidence_edges": [0.8, 0.3]}}, 400, "ConfigurationError"),
+    ({"design": {"confidence_edges": [0.8, 0.3]}}, 422, "InvalidArgumentError"),
     ({"days": 0}, 422, "ValidationError"),
     ({"end": "9999-12-31"}, 422, "ValidationError"),
     (
         {"auto_coded": True, "threshold": 0.6, "design": {"confidence_edges": [0.5]}},
-        400,
-        "ConfigurationError",
+        422,
+        "InvalidArgumentError",
     ),
     ({"end": "2027-06-30"}, 422, "EmptySelectionError"),
 ]

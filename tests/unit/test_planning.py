@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from campaigns.errors import ConfigurationError
+from campaigns.errors import InvalidArgumentError
 from campaigns.sampling.planning import plan_sample_size, stratified_margin
 
 
@@ -49,5 +49,5 @@ def test_domain_margin_concerns_only_the_automatically_coded_strata():
 
 
 def test_margin_must_be_a_proportion():
-    with pytest.raises(ConfigurationError, match="margin"):
+    with pytest.raises(InvalidArgumentError, match="margin"):
         plan_sample_size({"all": 10}, {"all": 0.5}, 2.0)

@@ -8,7 +8,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from campaigns.errors import ConfigurationError, EmptySelectionError, NotFoundError
+from campaigns.errors import (
+    ConfigurationError,
+    EmptySelectionError,
+    InputFormatError,
+    NotFoundError,
+)
 from campaigns.lifecycle.training_set import (
     export_training_set,
     label_conflicts,
@@ -157,7 +162,7 @@ def test_read_training_set_from_parquet(tmp_path: Path) -> None:
 def test_read_training_set_names_the_columns_it_found(tmp_path: Path) -> None:
     path = tmp_path / "train.csv"
     path.write_text("libelle,code\ncafé,6201Z\n", encoding="utf-8")
-    with pytest.raises(ConfigurationError) as err:
+    with pytest.raises(InputFormatError) as err:
         read_training_set(str(path))
     assert "'text'" in err.value.message
     assert err.value.hint is not None
@@ -207,7 +212,7 @@ def test_export_training_set_bad_training_set_writes_nothing(tmp_path: Path) -> 
     storage = Storage.open(str(tmp_path / "store"))
     bad = tmp_path / "train.csv"
     bad.write_text("label,code\na,1\n", encoding="utf-8")
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InputFormatError):
         export_training_set(
             storage, gold_table(), campaign(), nomenclature_name="n", compare_with=str(bad)
         )

@@ -132,9 +132,9 @@ def test_neyman_gives_more_units_to_strata_with_more_expected_errors():
 
 
 def test_bad_designs_are_refused_with_a_hint():
-    from campaigns.errors import ConfigurationError
+    from campaigns.errors import InvalidArgumentError
 
-    with pytest.raises(ConfigurationError, match="increasing"):
+    with pytest.raises(InvalidArgumentError, match="increasing"):
         Design(confidence_edges=(0.8, 0.3))
-    with pytest.raises(ConfigurationError, match="prior accuracies"):
+    with pytest.raises(InvalidArgumentError, match="prior accuracies"):
         Design(confidence_edges=(0.5,), prior_accuracy=(0.9, 0.8, 0.7))

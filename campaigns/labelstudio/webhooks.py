@@ -43,9 +43,9 @@ def register_webhook(
     """Make Label Studio call ``url`` when the project's annotations change; return its id.
 
     ``url`` is the receiver (``https://<api>/webhooks/label-studio``); ``secret`` the webhook
-    secret (``CAMPAIGNS_WEBHOOK_SECRET``; None when the API runs open). Idempotent: a webhook of the project
-    already pointing at the same URL is updated in place (actions, header, reactivated)
-    rather than duplicated, so rerunning it also rotates the secret.
+    secret (``CAMPAIGNS_WEBHOOK_SECRET``; None when the API runs open). Idempotent: a
+    webhook of the project already pointing at the same URL is updated in place (actions,
+    header, reactivated) rather than duplicated, so rerunning it also rotates the secret.
     """
     target = webhook_url(url, project_id)
     body: dict[str, Any] = {

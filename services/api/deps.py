@@ -13,8 +13,8 @@ from campaigns.config import Settings, get_settings
 from campaigns.labelstudio.gateway import LabelStudioGateway
 from campaigns.service import CampaignService
 from campaigns.state.db import get_engine
-from services.api.guard import token_matches
 from campaigns.storage import Storage
+from services.api.guard import token_matches
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 _bearer = HTTPBearer(auto_error=False)

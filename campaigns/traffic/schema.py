@@ -8,10 +8,20 @@ A log line is one JSON object (extra fields are kept, in ``extra``)::
      "predictions": [{"code": "4399C", "score": 0.93}, {"code": "4120A", "score": 0.03}],
      "model_name": "fasttext-ape", "model_version": "2.1.0"}
 
-Required: ``request_id`` (non-empty string), ``timestamp`` (ISO 8601; no zone means UTC),
-``text`` (non-empty), ``predictions`` (non-empty list of ``{code, score}``, best first, scores
-in [0, 1], codes NACE-like such as ``43.99C`` or ``4399C``). Optional: ``context`` (object),
+Required: ``request_id`` (non-empty string; an integer is accepted), ``timestamp`` (ISO 8601,
+years 1 to 9999; no zone means UTC), ``text`` (non-empty string), ``predictions`` (non-empty
+list of ``{code, score}``: scores are JSON numbers in [0, 1] — ``"0.9"`` or ``true`` is
+refused —, codes NACE-like such as ``43.99C`` or ``4399C``). Optional: ``context`` (object),
 ``model_name``, ``model_version``.
+
+Predictions may come in any order: ingest sorts them by score, descending (ties keep their
+logged order), so ``predicted_code`` is the best one and the confidence index
+``top1 - top2`` is never negative.
+
+A line is what lies between two ``\n`` (a ``\r\n`` ending is fine); it must be UTF-8 and at most
+``ingest_max_line_bytes`` long. Any line breaking a rule is quarantined with its reason, never
+the whole file. A ``request_id`` seen again with other content is a conflict: the first
+version is kept, the other recorded beside it (``CONFLICT_SCHEMA``).
 
 The traffic table is hive-partitioned by ``day`` (UTC date of ``timestamp``).
 """
@@ -56,6 +66,24 @@ QUARANTINE_SCHEMA = pa.schema(
         ("source_file", pa.string()),
         ("line_no", pa.int64()),
         ("reason", pa.string()),
+        # The line as logged. Too long or not UTF-8: its first 4 KiB only, non-UTF-8 bytes
+        # escaped as \xNN (so the bytes can be told apart from text).
         ("line", pa.string()),
+        ("line_bytes", pa.int64()),  # the whole line's length in bytes (without its newline)
+    ]
+)
+
+# One row per version of a request that was not kept because another version of the same
+# request_id came first (earlier in the file, or already stored): both versions side by side,
+# as JSON of their normalised fields, with where each was logged.
+CONFLICT_SCHEMA = pa.schema(
+    [
+        ("request_id", pa.string()),
+        ("kept_source_file", pa.string()),
+        ("kept_line_no", pa.int64()),
+        ("kept_version", pa.string()),
+        ("source_file", pa.string()),
+        ("line_no", pa.int64()),
+        ("version", pa.string()),
     ]
 )

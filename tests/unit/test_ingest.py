@@ -37,9 +37,9 @@ BAD_LINES = {
     line("b4", predictions=[]): "predictions must be a non-empty list of {code, score}",
     line("b5", text=""): "missing text",
     line("", text="x"): "missing request_id",
-    line(
-        "b6", predictions=[{"code": "7022Z", "score": "high"}]
-    ): "predictions must be a non-empty list of {code, score}",
+    line("b6", predictions=[{"code": "7022Z", "score": "high"}]): (
+        "prediction score is not a JSON number"
+    ),
 }
 
 

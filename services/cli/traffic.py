@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns.traffic.ingest import ingest_file
+from campaigns.errors import CampaignError
+from campaigns.storage import Storage
+from campaigns.traffic.ingest import CONFLICTS_DIR, QUARANTINE_DIR, IngestSummary, ingest_file
 from campaigns.traffic.synthetic import generate_traffic
 from campaigns.traffic.window import Window, confidence_histogram, daily_stats
 from services.cli import context
@@ -26,22 +29,16 @@ def ingest(
 
     Each line is one prediction (request_id, timestamp, text, predictions [{code, score}],
     optional context, model_name, model_version; extra fields are kept). Malformed lines go
-    to a quarantine file with their reason and are counted. Re-ingesting a file is a no-op.
+    to the quarantine with their reason, a request_id seen again with other content to the
+    conflicts; both are counted, and neither stops the run (exit code 0). Re-ingesting a file
+    is a no-op. Exit code 2 only when a file cannot be read at all or the storage fails (the
+    other files are still ingested).
 
     Example: campaigns traffic ingest logs/2026-09-*.jsonl.gz
     """
     store = context.storage()
-    table = Table(
-        "file",
-        "lines",
-        "written",
-        "already there",
-        "duplicates",
-        "quarantined",
-        title=f"Ingested into {store.uri('traffic')}",
-    )
-    notes: list[str] = []
-    quarantine_notes: list[str] = []
+    summaries: list[IngestSummary] = []
+    failed: list[str] = []
     with Progress(
         "{task.description}",
         BarColumn(),
@@ -52,27 +49,50 @@ def ingest(
     ) as progress:
         task = progress.add_task("ingesting", total=len(logs))
         for path in logs:
-            progress.update(task, description=f"ingesting {path.name}")
-            summary = ingest_file(path, store)
-            table.add_row(
-                path.name + (" (already ingested)" if summary.skipped_as_already_ingested else ""),
-                str(summary.lines),
-                str(summary.written),
-                str(summary.already_present),
-                str(summary.duplicates_in_file),
-                str(summary.quarantined),
-            )
-            if summary.skipped_as_already_ingested:
-                notes.append(f"{path.name}: already ingested (same content), nothing written.")
-            if summary.quarantined:
-                reasons = ", ".join(f"{r}: {n}" for r, n in summary.quarantine_reasons.items())
-                quarantine_notes.append(f"{path.name}: {reasons} -> {summary.quarantine_uri}")
+            progress.update(task, description=f"ingesting {escape(path.name)}")
+            try:
+                summaries.append(ingest_file(path, store))
+            except CampaignError as err:  # this file only: the others are still ingested
+                failed.append(path.name)
+                context.err_console.print(
+                    f"[bold red]Error:[/] {escape(path.name)}: {escape(err.one_line())}",
+                    highlight=False,
+                )
             progress.advance(task)
-    context.console.print(table)
-    for note in notes:
-        context.console.print(note, highlight=False)
-    for note in quarantine_notes:
-        context.console.print(f"[yellow]Quarantined[/] {note}", highlight=False)
+    context.console.print(escape(ingest_summary_line(summaries, failed, store)), highlight=False)
+    if failed:
+        raise typer.Exit(2)
+
+
+def ingest_summary_line(summaries: list[IngestSummary], failed: list[str], store: Storage) -> str:
+    """One line for the whole run: what a nightly job's log needs, whatever the file count.
+
+    Quarantine reasons are grouped by rule ("invalid timestamp: x" and "...: y" count as one),
+    the details stay in the quarantine table.
+    """
+    read = [s for s in summaries if not s.skipped_as_already_ingested]
+    skipped = len(summaries) - len(read)
+    files = len(summaries) + len(failed)
+    notes = [f"{skipped} already ingested, skipped"] if skipped else []
+    notes += [f"{len(failed)} failed"] if failed else []
+    head = f"{files} file{'s' if files != 1 else ''}" + (f" ({', '.join(notes)})" if notes else "")
+    reasons: dict[str, int] = {}
+    for summary in read:
+        for reason, count in summary.quarantine_reasons.items():
+            rule = reason.split(": ", 1)[0]
+            reasons[rule] = reasons.get(rule, 0) + count
+    quarantined = sum(s.quarantined for s in read)
+    line = (
+        f"{head}: {sum(s.lines for s in read)} lines, {sum(s.written for s in read)} ingested, "
+        f"{sum(s.duplicates for s in read)} duplicates, {sum(s.conflicts for s in read)} "
+        f"conflicts, {quarantined} quarantined"
+    )
+    if reasons:
+        by_rule = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+        line += " (" + ", ".join(f"{rule}: {count}" for rule, count in by_rule) + ")"
+    if quarantined or any(s.conflicts for s in read):
+        line += f"; see {store.uri(QUARANTINE_DIR)} and {store.uri(CONFLICTS_DIR)}"
+    return line
 
 
 @app.command()

@@ -44,6 +44,7 @@ from campaigns.state.models import (
     CampaignCreate,
     CampaignKind,
     CampaignStatus,
+    Sample,
 )
 from campaigns.storage import Storage
 
@@ -485,6 +486,26 @@ class CampaignService:
         return export, nomenclature.name
 
     # -- planning and monitoring ---------------------------------------------------------------
+    def sample(self, window: Window, design: Design, *, size: int, seed: int = 0) -> Sample:
+        """Draw ``design`` from the window and record it (same parameters: same sample)."""
+        from campaigns.sampling.registry import draw_sample
+
+        return draw_sample(
+            self.session,
+            self.storage,
+            window,
+            size=size,
+            seed=seed,
+            design=design,
+            sections=self._sections(),
+        )
+
+    def sample_strata(self, sample: Sample) -> pa.Table:
+        """The strata of a drawn sample: population, size, inclusion probability each."""
+        from campaigns.sampling.registry import load_strata
+
+        return load_strata(self.storage, sample)
+
     def plan(
         self,
         window: Window,

@@ -44,7 +44,6 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import duckdb
@@ -53,11 +52,7 @@ import pyarrow as pa
 from campaigns.duck import fetch_arrow
 from campaigns.errors import EmptySelectionError, InvalidArgumentError
 from campaigns.sampling.allocation import Allocation, allocate
-
-
-class Duplicates(StrEnum):
-    REQUESTS = "requests"
-    DISTINCT = "distinct"
+from campaigns.sampling.options import Duplicates
 
 
 @dataclass(frozen=True)

@@ -4,51 +4,42 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from enum import StrEnum
 
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
+from campaigns.state.enums import (
+    MAX_ID,
+    MAX_SAMPLE_SIZE,
+    MAX_SEED,
+    NAME_PATTERN,
+    CampaignKind,
+    CampaignStatus,
+    JobStatus,
+    SuggestionMode,
+)
+
+__all__ = [
+    "MAX_ID",
+    "MAX_SAMPLE_SIZE",
+    "MAX_SEED",
+    "NAME_PATTERN",
+    "Campaign",
+    "CampaignBase",
+    "CampaignCreate",
+    "CampaignKind",
+    "CampaignPublic",
+    "CampaignStatus",
+    "Job",
+    "JobStatus",
+    "Sample",
+    "SuggestionMode",
+    "utcnow",
+]
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-# Ids are SQL INTEGER columns: 32-bit in PostgreSQL. Larger ids cannot exist (and a query
-# with one fails in the database), so callers treat them as "not found".
-MAX_ID = 2**31 - 1
-# Seeds are stored in an INTEGER column too; sample sizes beyond this are no annotation
-# campaign (and DuckDB's per-stratum heaps refuse sizes near a million).
-MAX_SEED = MAX_ID
-MAX_SAMPLE_SIZE = 100_000
-
-
-class CampaignKind(StrEnum):
-    GOLD = "gold"
-    TRANSITION = "transition"
-    VALIDATION = "validation"
-
-
-class SuggestionMode(StrEnum):
-    """What a gold campaign's experts see of the model's answer (see README, "What it does").
-
-    ``preselected``: the top-5 listed, the top-1 pre-selected (a Label Studio prediction);
-    ``shown``: the top-5 listed, none selected; ``hidden``: blind, text, context and the
-    nomenclature only; ``randomized``: a seeded draw sends each task to the blind or the
-    assisted (``preselected``) arm, to measure how much showing the answer moves experts.
-    """
-
-    PRESELECTED = "preselected"
-    SHOWN = "shown"
-    HIDDEN = "hidden"
-    RANDOMIZED = "randomized"
-
-
-class CampaignStatus(StrEnum):
-    CREATED = "created"
-    PUSHED = "pushed"
-    EXPORTED = "exported"
-    ARCHIVED = "archived"
 
 
 class Sample(SQLModel, table=True):
@@ -64,10 +55,6 @@ class Sample(SQLModel, table=True):
     population_size: int
     sample_size: int
     uri: str
-
-
-# Names become Label Studio titles, file names and storage keys: a slug, never a path.
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class CampaignBase(SQLModel):
@@ -139,13 +126,6 @@ class CampaignPublic(CampaignBase):
     last_export_version: str | None
     created_at: datetime
     updated_at: datetime
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
 
 
 class Job(SQLModel, table=True):

@@ -10,8 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from campaigns.state import crud
-from campaigns.state.models import CampaignCreate, CampaignKind, SuggestionMode
+from campaigns.state.enums import CampaignKind, SuggestionMode
 from services.cli import context
 
 
@@ -52,6 +51,9 @@ def create(
 
     Example: campaigns create sept-anchoring --sample ID --suggestions randomized
     """
+    from campaigns.state import crud
+    from campaigns.state.models import CampaignCreate
+
     with context.service() as service:
         campaign = service.create(
             CampaignCreate(
@@ -254,6 +256,8 @@ def list_campaigns(
     Example: campaigns list --kind gold
     """
     table = Table("id", "name", "kind", "status", "sample", "LS project", "tasks")
+    from campaigns.state import crud
+
     with context.session() as session:
         for c in crud.list_campaigns(session, kind=kind):
             table.add_row(

@@ -11,7 +11,6 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from campaigns.errors import InvalidArgumentError
-from campaigns.traffic.window import Window
 from services.cli import context
 
 if TYPE_CHECKING:
@@ -137,6 +136,8 @@ def estimate(
         last = date.fromisoformat(end) if end else datetime.now(UTC).date()
     except ValueError as err:
         raise InvalidArgumentError(f"Invalid --end {end!r}.", "Use YYYY-MM-DD.") from err
+    from campaigns.traffic.window import Window
+
     with context.service() as service:
         check = service.estimate(
             reference,

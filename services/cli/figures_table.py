@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from campaigns.metrics.gold_metrics import GoldMetrics
+if TYPE_CHECKING:
+    from campaigns.metrics.gold_metrics import GoldMetrics
 
 _LABELS = {
     "accuracy": "accuracy (subclass)",

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
-from campaigns.nomenclatures import correspondence, new_nomenclature, old_nomenclature
-from nace_mapping import (
-    Correspondence,
-    Level,
-    NaceMappingError,
-    Nomenclature,
-    normalize_code,
-    recode_parquet,
-)
 from services.cli import context
+
+if TYPE_CHECKING:  # the tables load pandas: imported by the commands that read them
+    from nace_mapping import Correspondence, Nomenclature
 
 app = typer.Typer(
     help="NACE/NAF nomenclatures and the NAF rév.2 -> NAF 2025 correspondence.",
@@ -38,6 +32,9 @@ def show(
 
     Example: campaigns nace show 47.99A
     """
+    from campaigns.nomenclatures import correspondence, new_nomenclature, old_nomenclature
+    from nace_mapping import Level, NaceMappingError
+
     settings = context.settings()
     nomenclature = new_nomenclature(settings) if new else old_nomenclature(settings)
     try:
@@ -67,6 +64,8 @@ def _fail(err: Exception) -> NoReturn:
 def _candidates_table(old: str, corr: Correspondence, new: Nomenclature) -> Table:
     """The new codes of an old one, each with its title (the official one when known): a
     multivocal code can have dozens, which no one can choose among by code alone."""
+    from nace_mapping import normalize_code
+
     found = corr.candidates(old)
     old = normalize_code(old)
     kind = (
@@ -102,6 +101,9 @@ def candidates(
 
     Example: campaigns nace candidates 4799A
     """
+    from campaigns.nomenclatures import correspondence, new_nomenclature
+    from nace_mapping import NaceMappingError
+
     settings = context.settings()
     corr = correspondence(settings)
     try:
@@ -127,6 +129,9 @@ def recode(
     if not input_path.is_file():
         context.err_console.print(f"[bold red]Error:[/] no file at {input_path}.")
         raise typer.Exit(2)
+    from campaigns.nomenclatures import correspondence
+    from nace_mapping import NaceMappingError, recode_parquet
+
     settings = context.settings()
     corr = correspondence(settings)
     if settings.correspondence is None:

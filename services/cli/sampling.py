@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from campaigns.nomenclatures import old_nomenclature
 from campaigns.sampling.allocation import Allocation
-from campaigns.sampling.designs import Design, Duplicates
-from campaigns.sampling.registry import draw_sample, load_strata
-from campaigns.state import crud
-from campaigns.state.models import MAX_SAMPLE_SIZE, MAX_SEED
-from campaigns.traffic.window import Window
+from campaigns.sampling.options import Duplicates
+from campaigns.state.enums import MAX_SAMPLE_SIZE, MAX_SEED
 from services.cli import context
+
+if TYPE_CHECKING:
+    from campaigns.sampling.designs import Design
+    from campaigns.traffic.window import Window
 
 Size = Annotated[
     int,
@@ -91,6 +91,8 @@ def _design(
     duplicates: Duplicates,
     include_previous: bool,
 ) -> Design:
+    from campaigns.sampling.designs import Design
+
     return Design(
         confidence_edges=_floats(edges),
         by_section=by_section,
@@ -104,6 +106,8 @@ def _design(
 
 
 def _window(days: int, end: str | None) -> Window:
+    from campaigns.traffic.window import Window
+
     return Window.last_days(days, date.fromisoformat(end) if end else None)
 
 
@@ -152,19 +156,15 @@ def sample(
         duplicates,
         include_previous,
     )
-    sections = old_nomenclature(context.settings()).division_sections()
-    storage = context.storage()
-    with context.session() as session:
-        drawn = draw_sample(
-            session, storage, window, size=size, seed=seed, design=design, sections=sections
-        )
+    with context.service() as service:
+        drawn = service.sample(window, design, size=size, seed=seed)
         context.console.print(
             f"Sample [bold]{drawn.id}[/] ({drawn.design}): {drawn.sample_size} of "
             f"{drawn.population_size:,} units ({window.describe()})\n"
             f"  stored at {escape(drawn.uri)}"
         )
         if design.stratified:
-            _print_strata(load_strata(storage, drawn).to_pylist())
+            _print_strata(service.sample_strata(drawn).to_pylist())
 
 
 def _print_strata(rows: list[dict[str, object]]) -> None:
@@ -247,6 +247,8 @@ def plan(
 def samples() -> None:
     """List the samples drawn so far."""
     table = Table("id", "window", "design", "seed", "n", "N")
+    from campaigns.state import crud
+
     with context.session() as session:
         for s in crud.list_samples(session):
             table.add_row(

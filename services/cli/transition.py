@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow.parquet as pq
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -39,6 +38,8 @@ def create(
     """
     if not input_path.is_file():
         raise InputFormatError(f"No file at {input_path}.", "Give a Parquet file with --input.")
+    import pyarrow.parquet as pq
+
     table = pq.read_table(input_path)
     with context.service() as service:
         plan, campaign = service.create_transition(

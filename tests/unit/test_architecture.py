@@ -46,3 +46,10 @@ def test_only_the_gateway_speaks_http_to_label_studio():
 def test_the_core_has_no_flat_pile_of_modules():
     top = sorted(p.name for p in (ROOT / "campaigns").glob("*.py"))
     assert len(top) <= 10, top
+
+
+def test_the_cli_help_default_for_drift_follows_the_core():
+    from campaigns.traffic.drift import DEFAULT_MIN_COUNT
+    from services.cli import drift
+
+    assert drift.DEFAULT_MIN_COUNT == DEFAULT_MIN_COUNT

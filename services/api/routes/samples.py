@@ -4,35 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from campaigns.nomenclatures import old_nomenclature
-from campaigns.sampling.registry import draw_sample
 from campaigns.state import crud
 from campaigns.state.models import Sample
 from campaigns.traffic.window import Window
-from services.api.deps import SessionDep, SettingsDep, StorageDep
+from services.api.deps import ServiceDep, SessionDep
 from services.api.schemas import SampleRequest
 
 router = APIRouter(prefix="/samples", tags=["samples"])
 
 
 @router.post("", response_model=Sample, status_code=201)
-def create_sample(
-    body: SampleRequest, session: SessionDep, storage: StorageDep, settings: SettingsDep
-) -> Sample:
+def create_sample(body: SampleRequest, service: ServiceDep) -> Sample:
     """Draw a simple random or stratified sample of the window (same parameters: same sample).
 
     Units of earlier campaigns are left out unless ``design.include_previous``.
     """
     window = Window.last_days(body.days, body.end)
-    return draw_sample(
-        session,
-        storage,
-        window,
-        size=body.size,
-        seed=body.seed,
-        design=body.design.to_design(),
-        sections=old_nomenclature(settings).division_sections(),
-    )
+    return service.sample(window, body.design.to_design(), size=body.size, seed=body.seed)
 
 
 @router.get("", response_model=list[Sample])

@@ -534,7 +534,7 @@ def adopted_annotations(
     if kind == CampaignKind.VALIDATION:
         return validation_annotations(ours, is_valid)
     table = transition_annotations(ours, is_valid)
-    cannot = [i for t in translated for i in t.cannot_code_ids]
+    cannot = [i for t in translated for i in t.cannot_code_ids if isinstance(i, int)]
     if cannot:  # the transition reader has no such status: "Inclassable" is not "invalid"
         flagged = pc.is_in(table.column("annotation_id"), pa.array(cannot, pa.int64()))
         status = pc.if_else(flagged, "cannot_code", table.column("status"))
@@ -635,6 +635,17 @@ def _check_taxonomy(
     )
 
 
+def _confidence(value: Any) -> float | None:
+    """A confidence index in [0, 1], or None (missing, not a number, out of range, NaN)."""
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0.0 <= number <= 1.0 else None
+
+
 _UNIT_COLUMNS = {
     "request_id": pa.string(),
     "ls_task_id": pa.int64(),
@@ -657,13 +668,7 @@ def _units(tasks: list[dict[str, Any]], mapping: AdoptedMapping, sample_id: str)
     for task in tasks:
         data = task["data"]
         code = translator.code_of_field(data, mapping.code_field)
-        confidence = data.get(mapping.confidence_field) if mapping.confidence_field else None
-        try:
-            confidence = float(confidence) if confidence not in (None, "") else None
-        except (TypeError, ValueError):
-            confidence = None
-        if confidence is not None and not 0.0 <= confidence <= 1.0:
-            confidence = None
+        confidence = _confidence(data.get(mapping.confidence_field or ""))
         context = {k: data[k] for k in CONTEXT_FIELDS if data.get(k) not in (None, "")}
         row: dict[str, Any] = {
             "request_id": translator.request_id(task),
@@ -765,7 +770,22 @@ def build_mapping(
                 f"No task of project {project_id} has the field {code_field!r}.",
                 "Check --code-field against the tasks' data.",
             )
+        if _field_codes(tasks, code_field, code_valid) < 0.5:
+            example = next((t["data"][code_field] for t in tasks if code_field in t["data"]), None)
+            raise InvalidArgumentError(
+                f"The field {code_field!r} does not hold NAF rév.2 codes in most tasks "
+                f"(e.g. {str(example)[:40]!r}).",
+                "Name the field holding the code (4711Z, 47.11Z or '47.11Z - title').",
+            )
         mapping.code_field = code_field
+    if confidence_field is not None and not any(
+        _confidence(t["data"].get(confidence_field)) is not None for t in tasks
+    ):
+        raise InvalidArgumentError(
+            f"No task of project {project_id} has a confidence index in {confidence_field!r} "
+            "(a number between 0 and 1).",
+            "Check --confidence-field against the tasks' data, or leave it out.",
+        )
     elif kind != CampaignKind.GOLD:  # a gold project's shown code may not be the model's
         found = _detect_code_field(tasks, texts, mapping, code_valid)
         if len(found) == 1:

@@ -231,6 +231,26 @@ def test_data_checks_before_adoption():
                       code_field="ape")  # fmt: skip
 
 
+def test_named_fields_must_hold_what_they_are_named_for():
+    with pytest.raises(InvalidArgumentError, match=r"does not hold NAF rév\.2 codes") as err:
+        build_mapping(GOLD_2008, tasks(), CampaignKind.GOLD, SETTINGS, project_id=1,
+                      code_field="libelle")  # fmt: skip
+    assert "'BOULANGERIE'" in err.value.message
+    with pytest.raises(InvalidArgumentError, match="confidence index in 'libelle'"):
+        build_mapping(GOLD_2008, tasks(), CampaignKind.GOLD, SETTINGS, project_id=1,
+                      confidence_field="libelle")  # fmt: skip
+    mapping, _ = build_mapping(
+        GOLD_2008,
+        tasks(score="0.93"),
+        CampaignKind.GOLD,
+        SETTINGS,
+        project_id=1,
+        code_field="apet_manual",
+        confidence_field="score",
+    )
+    assert (mapping.code_field, mapping.confidence_field) == ("apet_manual", "score")
+
+
 def test_a_taxonomy_of_the_other_edition_is_refused():
     naf2025_leaves = "".join(
         f'<Choice value="{d}.{c}Y // {d}{c}Y - x" alias="{d}.{c}Y"/>'

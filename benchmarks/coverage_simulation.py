@@ -184,7 +184,7 @@ def main() -> None:
         f"{SIZES.sum():,} units, 4 strata ({time.perf_counter() - start:.0f} s)"
     )
     header = f"{'design':13s}{'state':9s}{'figure':12s}{'truth':>7s}" + "".join(
-        f"{m:>13s}" for m in methods
+        f"{m:>14s}" for m in methods
     )
     header += f"{'width pct':>11s}{'width score':>12s}"
     print(header)
@@ -196,14 +196,14 @@ def main() -> None:
             widths = by_method["width:pct-boot"][j], by_method["width:score"][j]
             print(
                 f"{design:13s}{state:9s}{name:12s}{truth[j]:7.4f}"
-                + "".join(f"{c:13.3f}" for c in row)
+                + "".join(f"{c:14.3f}" for c in row)
                 + (f"{widths[0]:11.4f}" if args.replicates else f"{'':11s}")
                 + f"{widths[1]:12.4f}"
             )
     values = np.array(table)
-    print(f"{'min':41s}" + "".join(f"{c:13.3f}" for c in values.min(axis=0)))
-    print(f"{'mean':41s}" + "".join(f"{c:13.3f}" for c in values.mean(axis=0)))
-    print(f"{'share < 0.94':41s}" + "".join(f"{c:13.3f}" for c in (values < 0.94).mean(axis=0)))
+    print(f"{'min':41s}" + "".join(f"{c:14.3f}" for c in values.min(axis=0)))
+    print(f"{'mean':41s}" + "".join(f"{c:14.3f}" for c in values.mean(axis=0)))
+    print(f"{'share < 0.94':41s}" + "".join(f"{c:14.3f}" for c in (values < 0.94).mean(axis=0)))
 
 
 if __name__ == "__main__":

@@ -237,7 +237,11 @@ def fit_model(inputs: DatasetInputs, config: ModelConfig, *, folds: int = 5) -> 
         )
     features = fit_features(train, sample, config)
     data = training_matrix(features, train)
-    cv = cross_validate(data, groups, experts, config, folds=folds, seed=config.seed)
+    cv = (
+        cross_validate(data, groups, experts, config, folds=folds, seed=config.seed)
+        if folds >= 2
+        else None
+    )
     calibration = (
         fit_calibration(cv.oof_raw, cv.correct, cv.weights) if cv else Calibration(None, 0)
     )
@@ -400,14 +404,17 @@ def build_dataset(
 def validation_confirmed(experts: pd.DataFrame) -> Interval | None:
     """Weighted share of validation tasks whose proposal the experts kept (None without any).
 
-    A direct measure of the proposing model's accuracy on the rows it was confident about.
+    A direct, design-weighted measure of the proposing model's accuracy on the rows it was
+    confident about: confirmed = the gold code is the proposed code; a correction, "none of
+    these" or a bare rejection count as not confirmed.
     """
-    rows = experts[
-        (experts["task"] == "validate") & experts["status"].isin(["coded", "none_of_these"])
-    ]
+    answered = ["coded", "none_of_these", "rejected"]
+    rows = experts[(experts["task"] == "validate") & experts["status"].isin(answered)]
     if rows.empty:
         return None
-    kept = (rows["gold_code"] == rows["proposed_code"]).to_numpy(dtype=np.float64)
+    kept = ((rows["status"] == "coded") & (rows["gold_code"] == rows["proposed_code"])).to_numpy(
+        dtype=np.float64
+    )
     return weighted_ratios(
         {"confirmed": kept},
         np.ones(len(rows)),

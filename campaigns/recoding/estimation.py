@@ -49,11 +49,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from campaigns.metrics.bootstrap import stratified_bootstrap, wilson
 
-ANSWERED = ("coded", "none_of_these", "cannot_code", "disagreement", "invalid")
-"""Gold statuses that are an answer (a skipped or pending row is non-response)."""
+ANSWERED = ("coded", "none_of_these", "cannot_code", "disagreement", "invalid", "rejected")
+"""Gold statuses that are an answer (a skipped or pending row is non-response); ``rejected``
+is a validation task's "no" that names no code."""
 
 
 @dataclass
@@ -75,24 +77,39 @@ def union_weights(drawn: pa.Table, batches: Sequence[str], answered: Sequence[st
     probability within its batch, given the past); ``answered`` lists the request ids with an
     answer. See the module docstring for the formula.
     """
-    frame = drawn.select(["batch", "request_id", "inclusion_prob"]).to_pandas()
-    if frame["inclusion_prob"].le(0).any() or frame["inclusion_prob"].gt(1 + 1e-9).any():
+    batch = np.asarray(drawn.column("batch").to_pylist(), dtype=object)
+    request = drawn.column("request_id").cast(pa.string())
+    pi = np.asarray(drawn.column("inclusion_prob").to_numpy(zero_copy_only=False), dtype=float)
+    if np.any(~(pi > 0)) or np.any(pi > 1 + 1e-9):
         raise ValueError("inclusion probabilities must be in (0, 1]")
-    frame["answered"] = frame["request_id"].isin(set(answered))
-    sizes = frame.groupby("batch")["request_id"].size()
-    answers = frame.groupby("batch")["answered"].sum()
-    kept = [b for b in batches if b in sizes.index and answers.get(b, 0) > 0]
-    left_out = {b: int(sizes.get(b, 0)) for b in batches if b not in kept and b in sizes.index}
+    answered_mask = np.asarray(
+        pc.is_in(request, value_set=pa.array(list(answered), pa.string()))
+        .fill_null(False)
+        .to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    sizes = {b: int((batch == b).sum()) for b in batches}
+    answers = {b: int(answered_mask[batch == b].sum()) for b in batches}
+    kept = [b for b in batches if answers[b] > 0]
+    left_out = {b: sizes[b] for b in batches if b not in kept and sizes[b] > 0}
     total = float(sum(sizes[b] for b in kept))
-    share = {b: float(sizes[b]) / total for b in kept} if total else {}
-    tail = {b: float(sum(share[c] for c in kept[i + 1 :])) for i, b in enumerate(kept)}
-    rows = frame[frame["answered"] & frame["batch"].isin(kept)].copy()
-    expand = rows["batch"].map(lambda b: sizes[b] / answers[b]).astype(float)
-    lam = rows["batch"].map(share).astype(float)
-    after = rows["batch"].map(tail).astype(float)
-    rows["weight"] = expand * (lam / rows["inclusion_prob"] + after)
-    table = pa.Table.from_pandas(
-        rows[["request_id", "batch", "weight", "inclusion_prob"]], preserve_index=False
+    share = {b: sizes[b] / total for b in kept} if total else {}
+    factor = np.zeros(batch.size)
+    constant = np.zeros(batch.size)
+    for i, b in enumerate(kept):
+        members = batch == b
+        tail = float(sum(share[c] for c in kept[i + 1 :]))
+        factor[members] = sizes[b] / answers[b] * share[b]
+        constant[members] = sizes[b] / answers[b] * tail
+    rows = np.flatnonzero(answered_mask & (factor > 0))
+    weight = factor[rows] / pi[rows] + constant[rows]
+    table = pa.table(
+        {
+            "request_id": request.take(pa.array(rows)),
+            "batch": pa.array(batch[rows].tolist(), pa.string()),
+            "weight": pa.array(weight),
+            "inclusion_prob": pa.array(pi[rows]),
+        }
     )
     return UnionWeights(table=table, batch_shares=share, left_out=left_out)
 

@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
+import services.cli.transition_dataset  # noqa: F401  (adds its commands to 'transition')
 from campaigns.errors import CampaignError
 from services.cli import (
     adopt,

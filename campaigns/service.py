@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from campaigns.lifecycle.push import PushSummary
     from campaigns.lifecycle.training_set import TrainingExport
     from campaigns.lifecycle.transition import TransitionPlan
+    from campaigns.lifecycle.validation import ValidationCampaignMetrics
     from campaigns.metrics.label_free import LabelFreeEstimate
     from campaigns.sampling.designs import Design
     from campaigns.sampling.planning import Plan
@@ -409,6 +410,51 @@ class CampaignService:
             threshold=threshold,
             replicates=replicates,
             write=write,
+        )
+
+    def validation_metrics(
+        self, ref: CampaignRef, *, threshold: float | None = None, write: bool = True
+    ) -> ValidationCampaignMetrics:
+        """A validation campaign's share confirmed, by level and coding mode, corrections."""
+        from campaigns.lifecycle.validation import validation_campaign_metrics
+
+        return validation_campaign_metrics(
+            self.session,
+            self.storage,
+            self.settings,
+            self.campaign(ref),
+            threshold=threshold,
+            write=write,
+        )
+
+    def adopt(self, project_id: int, *, kind: CampaignKind, name: str, **fields: Any) -> Any:
+        """An existing Label Studio project as a campaign (``campaigns.labelstudio.adopt``)."""
+        from campaigns.labelstudio.adopt import adopt_project
+
+        return adopt_project(
+            self.session,
+            self.storage,
+            self.gateway,
+            self.settings,
+            project_id,
+            kind=kind,
+            name=name,
+            **fields,
+        )
+
+    def export_from_storage(self, ref: CampaignRef, source: str, *, full: bool = False) -> Any:
+        """Export from Label Studio's S3 export storage instead of its API (new objects only)."""
+        from campaigns.lifecycle.storage_export import S3AnnotationStore, export_from_storage
+
+        campaign = self.campaign(ref)
+        return export_from_storage(
+            self.session,
+            self.storage,
+            S3AnnotationStore(self.settings),
+            self.kit(campaign),
+            campaign,
+            source,
+            full=full,
         )
 
     def report(

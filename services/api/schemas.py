@@ -16,6 +16,7 @@ from campaigns.state.models import (
     MAX_SAMPLE_SIZE,
     MAX_SEED,
     NAME_PATTERN,
+    CampaignKind,
     Job,
     JobStatus,
 )
@@ -84,6 +85,23 @@ class SampleRequest(BaseModel):
         default=0, ge=0, le=MAX_SEED, description="Same window + design + seed = same sample."
     )
     design: DesignSpec = Field(default_factory=DesignSpec)
+
+
+_FIELD = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")]
+
+
+class AdoptRequest(BaseModel):
+    """An existing Label Studio project to adopt (see ``campaigns adopt --help``)."""
+
+    project_id: int = Field(ge=1, le=MAX_ID, description="The Label Studio project's id.")
+    kind: CampaignKind = Field(description="What the project's experts do.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=100, description="The campaign's name.")
+    id_field: _FIELD | None = Field(default=None, description="Task field identifying a unit.")
+    text_field: _FIELD | None = Field(default=None, description="Task field of the text.")
+    code_field: _FIELD | None = Field(default=None, description="Task field of the code judged.")
+    confidence_field: _FIELD | None = Field(
+        default=None, description="Task field of the model's confidence index."
+    )
 
 
 class CampaignMetricsPublic(BaseModel):

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from campaigns.state.models import CampaignKind
+from campaigns.state.enums import CampaignKind
 from services.cli import context
 
 
@@ -52,14 +52,8 @@ def adopt(
 
     Example: campaigns adopt 12 --kind gold --id-field liasse_numero --name naf2008-agri
     """
-    from campaigns.labelstudio.adopt import adopt_project
-
     with context.service() as service:
-        summary = adopt_project(
-            service.session,
-            service.storage,
-            service.gateway,
-            service.settings,
+        summary = service.adopt(
             project_id,
             kind=kind,
             name=name,
@@ -94,19 +88,8 @@ def adopt(
 
 def export_from_storage(campaign_ref: str, source: str, *, full: bool = False) -> None:
     """``campaigns export NAME --from-storage s3://bucket/prefix`` (see ``campaign.export``)."""
-    from campaigns.lifecycle.storage_export import S3AnnotationStore, export_from_storage
-
     with context.service() as service:
-        campaign = service.campaign(campaign_ref)
-        summary = export_from_storage(
-            service.session,
-            service.storage,
-            S3AnnotationStore(service.settings),
-            service.kit(campaign),
-            campaign,
-            source,
-            full=full,
-        )
+        summary = service.export_from_storage(campaign_ref, source, full=full)
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.status_counts.items()))
     how = "incremental" if summary.incremental else "full"
     context.console.print(

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from campaigns.errors import InvalidArgumentError
-from campaigns.state.models import CampaignCreate, CampaignKind
+from campaigns.state.enums import CampaignKind
 from services.cli import context
 
 app = typer.Typer(
@@ -36,6 +34,8 @@ def create(
 
     Example: campaigns validation create sept-check --sample srs-20260601-20260901-1a2b3c4d
     """
+    from campaigns.state.models import CampaignCreate
+
     with context.service() as service:
         campaign = service.create(
             CampaignCreate(
@@ -74,52 +74,12 @@ def metrics(
 
     Example: campaigns validation metrics sept-check --threshold 0.8
     """
-    from campaigns.lifecycle.export import latest_annotations
-    from campaigns.lifecycle.metrics import json_safe
-    from campaigns.metrics.validation_metrics import (
-        NotAValidationExport,
-        validation_metrics,
-        write_validation_metrics,
-    )
-    from campaigns.nomenclatures import old_nomenclature
-
     with context.service() as service:
         campaign = service.campaign(campaign_ref)
-        if campaign.kind != CampaignKind.VALIDATION:
-            raise InvalidArgumentError(
-                f"Campaign {campaign.name!r} is a {campaign.kind} campaign, not a validation one.",
-                "Use 'campaigns metrics' for gold campaigns.",
-            )
-        gold = service.latest_gold(campaign.id or 0)
-        annotations = latest_annotations(service.storage, campaign, service.session)
-        try:
-            result = validation_metrics(
-                gold,
-                annotations,
-                threshold=service.settings.auto_coding_threshold
-                if threshold is None
-                else threshold,
-                levels=old_nomenclature(service.settings).levels_table(),
-            )
-        except NotAValidationExport as err:
-            raise InvalidArgumentError(
-                f"The latest export of {campaign.name!r} is not a validation export ({err}).",
-                f"Export it again: campaigns export {campaign.name} --full",
-            ) from err
-        version = campaign.last_export_version or "unknown"
-        written = (
-            write_validation_metrics(
-                service.storage,
-                campaign.id or 0,
-                result,
-                export_version=version,
-                computed_on=datetime.now(UTC).date(),
-            )
-            if write
-            else {}
-        )
+        outcome = service.validation_metrics(campaign.id or 0, threshold=threshold, write=write)
+    result, written = outcome.metrics, outcome.written
     if as_json:
-        print(json.dumps(json_safe(result.summary | {"tables": written}), indent=2, default=str))
+        print(json.dumps(outcome.as_json(), indent=2, default=str))
         return
     summary = result.summary
     table = Table("figure", "share confirmed [95% interval]", "units", title=escape(campaign.name))
@@ -143,4 +103,6 @@ def metrics(
             f"{result.review.num_rows} units to review (disagreement or code in the remark)."
         )
     if written:
-        context.console.print(f"Wrote {len(written)} tables (export {escape(version)}).")
+        context.console.print(
+            f"Wrote {len(written)} tables (export {escape(outcome.export_version)})."
+        )

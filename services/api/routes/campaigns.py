@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from campaigns.job_actions import export_action, metrics_action, push_action
+from campaigns.job_actions import export_action, metrics_action, push_action, run_action
 from campaigns.state import crud, jobs
 from campaigns.state.db import get_engine
 from campaigns.state.jobs import Progress
@@ -21,7 +21,7 @@ from campaigns.state.models import (
     CampaignStatus,
 )
 from services.api.deps import ServiceDep, SessionDep, SettingsDep
-from services.api.schemas import CampaignMetricsPublic, CampaignProgress, JobPublic
+from services.api.schemas import AdoptRequest, CampaignMetricsPublic, CampaignProgress, JobPublic
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The campaign's id.")]
@@ -88,6 +88,14 @@ def export_campaign(
     background: BackgroundTasks,
     service: ServiceDep,
     full: bool = Query(default=False, description="Reread every task, not only the changed."),
+    from_storage: str | None = Query(
+        default=None,
+        max_length=1000,
+        pattern=r"^s3://[^/\s]+(/\S*)?$",
+        description="Read Label Studio's S3 export storage (s3://bucket/prefix) instead of "
+        "its API: one JSON object per annotation, only objects new or changed since the last "
+        "export are read.",
+    ),
 ) -> Any:
     """Export the annotations into a new versioned snapshot, in the background.
 
@@ -96,7 +104,13 @@ def export_campaign(
     ConflictError.
     """
     campaign = service.campaign(campaign_id)
-    action = export_action(service.settings, campaign_id, full=full)
+    action = (
+        export_action(service.settings, campaign_id, full=full)
+        if from_storage is None
+        else run_action(
+            service.settings, lambda s: s.export_from_storage(campaign_id, from_storage, full=full)
+        )
+    )
     return start_job(background, service.session, service.settings, "export", campaign.id, action)
 
 
@@ -137,6 +151,30 @@ def compute_metrics(
     campaign = service.campaign(campaign_id)
     action = metrics_action(service.settings, campaign_id, threshold=threshold)
     return start_job(background, service.session, service.settings, "metrics", campaign.id, action)
+
+
+@router.get("/{campaign_id}/validation-metrics", response_model=CampaignMetricsPublic)
+def validation_metrics(
+    campaign_id: CampaignId, service: ServiceDep, threshold: Threshold = None
+) -> Any:
+    """A validation campaign's share of given codes confirmed (by level, by coding mode, with
+    95% intervals) and its corrections, from the latest export; nothing written."""
+    return service.validation_metrics(campaign_id, threshold=threshold, write=False).as_json()
+
+
+@router.post("/adopt", response_model=JobPublic, status_code=202)
+def adopt_project(body: AdoptRequest, background: BackgroundTasks, service: ServiceDep) -> Any:
+    """Adopt an existing Label Studio project as a campaign (or refresh it), in the background.
+
+    Reads the project's labeling config and maps its controls to ours; the project itself is
+    never changed. The job's result is the adoption summary (mapping, tasks taken in).
+    """
+    fields = body.model_dump(exclude={"project_id", "kind", "name"})
+    action = run_action(
+        service.settings,
+        lambda s: s.adopt(body.project_id, kind=body.kind, name=body.name, **fields),
+    )
+    return start_job(background, service.session, service.settings, "adopt", None, action)
 
 
 @router.get(

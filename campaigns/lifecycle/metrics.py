@@ -66,6 +66,13 @@ def campaign_metrics(
             "Use 'campaigns transition split' for a transition campaign.",
         )
     gold = latest_gold(storage, campaign, session)
+    if gold.num_rows and gold.column("predicted_code").null_count == gold.num_rows:
+        raise InvalidArgumentError(
+            f"Campaign {campaign.name!r} has no model code for any unit: there is no model "
+            "accuracy to measure.",
+            "For an adopted project, adopt it again with --code-field naming the task field "
+            "of the model's code.",
+        )
     annotations = latest_annotations(storage, campaign, session)
     sample = crud.get_sample(session, campaign.sample_id)
     design = sample.design

@@ -200,14 +200,17 @@ def coverage(gold: pa.Table, strata: pa.Table | None) -> dict[str, Any]:
 
 
 def adjudication_list(gold: pa.Table) -> pa.Table:
-    """Tasks whose experts disagree (no strict majority): to be settled by an adjudicator."""
-    con = connect()
-    con.register("gold", gold)
-    return fetch_arrow(
-        con,
-        """SELECT request_id, text, predicted_code, n_annotations
-           FROM gold WHERE status = 'disagreement' ORDER BY request_id""",
-    )
+    """Tasks an adjudicator must settle: experts who disagree (no strict majority), and codes
+    typed in the remark instead of picked (``code_in_remark``: the code is proposed, never
+    taken as gold unchecked)."""
+    with connect() as con:
+        con.register("gold", gold)
+        return fetch_arrow(
+            con,
+            """SELECT request_id, text, predicted_code, n_annotations, status
+               FROM gold WHERE status IN ('disagreement', 'code_in_remark')
+               ORDER BY request_id""",
+        )
 
 
 def expert_figures(annotations: pa.Table) -> pa.Table:

@@ -1,0 +1,170 @@
+"""'campaigns transition dataset / next-batch' end to end on local state (no Label Studio).
+
+The transition is prepared as 'transition create' does (recoding, first sample), campaigns
+are recorded in the database and their exports written as 'campaigns export' writes them;
+answers come from the simulated truth.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from campaigns.config import get_settings
+from campaigns.lifecycle.export import EXPORTS_DIR, export_dir
+from campaigns.lifecycle.training_set import read_training_set
+from campaigns.lifecycle.transition import prepare_transition
+from campaigns.metrics.gold_labels import resolve_gold
+from campaigns.recoding.simulation import study_codes
+from campaigns.recoding.synthetic import synthetic_transition
+from campaigns.sampling.registry import SAMPLES_DIR
+from campaigns.state import crud
+from campaigns.state.db import session_scope
+from campaigns.state.models import CampaignCreate, CampaignKind, Sample
+from campaigns.storage import Storage
+from nace_mapping import Correspondence
+
+
+def export(storage: Storage, session, campaign_name: str, truth: dict[str, str], share: float):
+    """Write what 'campaigns export' would: experts answered ``share`` of the sample, two each
+    (they agree, except on one row in five, where the second says 'none of these')."""
+    campaign = crud.get_campaign(session, campaign_name)
+    sample = storage.read_table(f"{SAMPLES_DIR}/{campaign.sample_id}.parquet")
+    ids = sample.column("request_id").to_pylist()
+    answered = ids[: max(1, int(len(ids) * share))]
+    rows = []
+    for i, rid in enumerate(answered):
+        for annotator in (1, 2):
+            none = annotator == 2 and i % 5 == 0
+            rows.append(
+                {
+                    "request_id": rid,
+                    "annotator": str(annotator),
+                    "status": "none_of_these" if none else "coded",
+                    "code": None if none else truth[rid],
+                    "updated_at": f"2026-01-0{annotator}",
+                    "task_id": i,
+                }
+            )
+    annotations = pa.Table.from_pylist(rows)
+    gold = resolve_gold(annotations, sample)
+    version = f"v{campaign.id}"
+    folder = export_dir(campaign.id or 0, version)
+    storage.write_table(annotations, f"{folder}/annotations.parquet")
+    storage.write_table(gold, f"{folder}/gold.parquet")
+    storage.write_bytes(version.encode(), f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST")
+    campaign.last_export_version = version
+    crud.save(session, campaign)
+    return len(answered)
+
+
+@pytest.fixture
+def transition(local_env):
+    correspondence = Correspondence.builtin()
+    codes = study_codes(correspondence, multivocal=6, univocal=20, seed=4)
+    data = synthetic_transition(correspondence, rows=4000, seed=5, old_codes=codes)
+    truth = dict(
+        zip(
+            data.truth.column("request_id").to_pylist(),
+            data.truth.column("true_code").to_pylist(),
+            strict=True,
+        )
+    )
+    settings = get_settings()
+    storage = Storage.from_settings(settings)
+    with session_scope(settings) as session:
+        plan = prepare_transition(
+            session, storage, correspondence, data.table, name="naf25", size=120, seed=1
+        )
+        crud.add_campaign(
+            session,
+            CampaignCreate(name="naf25", sample_id=plan.sample.id, kind=CampaignKind.TRANSITION),
+        )
+        answered = export(storage, session, "naf25", truth, share=0.9)
+    return storage, truth, plan, answered
+
+
+def test_dataset_then_next_batch_then_dataset_over_both_batches(transition, cli):
+    storage, truth, plan, answered = transition
+    out = cli("transition", "dataset", "naf25", "--min-confidence", "0.6").output
+    assert "Rows by provenance" in out and "candidate model" in out and "majority" in out
+    assert f"{answered} answered in 1 batch" in out
+    path = storage.path("transition", "naf25", "dataset.parquet")
+    dataset = read_training_set(path)
+    assert dataset.num_rows == plan.rows
+    full = storage.read_table("transition/naf25/dataset.parquet")
+    counts = dict(zip(*pc.value_counts(full.column("provenance")).flatten(), strict=True))
+    counts = {k.as_py(): v.as_py() for k, v in counts.items()}
+    assert counts["univocal"] == plan.univocal and counts["quarantined"] == plan.quarantined
+    assert sum(counts.values()) == plan.rows
+    expert = full.filter(pc.equal(full.column("provenance"), "expert")).to_pylist()
+    assert expert and all(r["code"] == truth[r["request_id"]] for r in expert)
+    assert {r["agreement"] for r in expert} <= {0.5, 1.0}  # two experts, agreeing or not
+    assert storage.exists("transition/naf25/split.parquet")
+    assert storage.exists("transition/naf25/to_experts.parquet")
+
+    out = cli("transition", "next-batch", "naf25", "--size", "60", "--seed", "3").output
+    assert "Batch 2" in out and "create-batch naf25 --sample transition-batch-" in out
+    settings = get_settings()
+    with session_scope(settings) as session:
+        batch = [s for s in crud.list_samples(session) if s.design == "pps-uncertainty"]
+        assert len(batch) == 1 and batch[0].sample_size == 60
+        params = json.loads(batch[0].design_params)
+        assert (params["transition"], params["round"]) == ("naf25", 2)
+        drawn = storage.read_table(f"{SAMPLES_DIR}/{batch[0].id}.parquet")
+        first = storage.read_table(f"{SAMPLES_DIR}/{plan.sample.id}.parquet")
+        assert not set(drawn.column("request_id").to_pylist()) & set(
+            first.column("request_id").to_pylist()
+        )
+        pi = drawn.column("inclusion_prob").to_numpy()
+        assert np.all((pi > 0) & (pi <= 1))
+        assert set(drawn.column("task").to_pylist()) == {"choose"}
+
+    # Drawing again before the batch is answered would leave it out of every estimate.
+    refused = cli("transition", "next-batch", "naf25", ok=False)
+    assert refused.exit_code == 2 and "no exported answer yet" in refused.output
+
+    with session_scope(settings) as session:
+        crud.add_campaign(
+            session,
+            CampaignCreate(name="naf25-r2", sample_id=batch[0].id, kind=CampaignKind.TRANSITION),
+        )
+        second = export(storage, session, "naf25-r2", truth, share=0.5)
+    out = cli("transition", "dataset", "naf25").output
+    assert f"{answered + second} answered in 2 batch" in out
+    full = storage.read_table("transition/naf25/dataset.parquet")
+    weights = full.filter(pc.equal(full.column("provenance"), "expert")).column("weight")
+    assert len(set(weights.to_pylist())) > 2  # unequal weights over the two designs
+
+
+def test_validation_parts_are_registered_apart_and_refused_by_create_batch(transition, cli):
+    cli("transition", "next-batch", "naf25", "--size", "40", "--validate-above", "0.0")
+    with session_scope(get_settings()) as session:
+        samples = [s for s in crud.list_samples(session) if s.design == "pps-uncertainty"]
+        assert [s.id.endswith("-validate") for s in samples] == [True]
+        sample: Sample = samples[0]
+    refused = cli("transition", "create-batch", "naf25", "--sample", sample.id, ok=False)
+    assert refused.exit_code == 2 and "validation" in refused.output
+
+
+def test_a_gold_campaign_is_refused(local_env, cli):
+    with session_scope(get_settings()) as session:
+        session.add(
+            Sample(
+                id="s1",
+                window_start=date(2026, 1, 1),
+                window_end=date(2026, 1, 1),
+                population_size=1,
+                sample_size=1,
+                uri="x",
+            )
+        )
+        session.commit()
+        crud.add_campaign(session, CampaignCreate(name="g", sample_id="s1"))
+    refused = cli("transition", "dataset", "g", ok=False)
+    assert refused.exit_code == 2 and "not a transition" in refused.output

@@ -65,6 +65,8 @@ QUARANTINE_PREFIX_BYTES = 4096
 READ_BLOCK_BYTES = 1 << 22
 _NEWLINE = 10
 _CR = 13
+_BLANK_CODES = np.array([9, 10, 13, 32], dtype=np.uint8)  # the bytes JSON counts as blank
+_BLANK_BYTES = (b"\t", b"\n", b"\r", b" ")
 
 LINES_SCHEMA = pa.schema(
     [
@@ -73,6 +75,8 @@ LINES_SCHEMA = pa.schema(
         # for a line longer than the maximum that spans blocks: its first bytes only
         ("raw", pa.binary()),
         ("line_bytes", pa.int64()),  # the line's full length, without \n or \r\n
+        # empty, or starting with JSON whitespace: only such lines pay for the blank test
+        ("maybe_blank", pa.bool_()),
     ]
 )
 
@@ -124,10 +128,11 @@ def file_sha256(path: Path) -> str:
 
 
 class _LineCounter:
-    """How many lines :func:`read_lines` produced (known once its reader is exhausted)."""
+    """What :func:`read_lines` saw: its line count (once exhausted), or why it stopped."""
 
     def __init__(self) -> None:
         self.lines = 0
+        self.error: Exception | None = None  # the file could not be read (e.g. corrupt gzip)
 
 
 def read_lines(
@@ -157,8 +162,14 @@ def read_lines(
         if length > max_line_bytes:
             data = _utf8_prefix(data[:QUARANTINE_PREFIX_BYTES])
         count.lines += 1
+        maybe_blank = length == 0 or data[:1] in _BLANK_BYTES
         return pa.record_batch(
-            [pa.array([count.lines]), pa.array([data], pa.binary()), pa.array([length])],
+            [
+                pa.array([count.lines]),
+                pa.array([data], pa.binary()),
+                pa.array([length]),
+                pa.array([maybe_blank]),
+            ],
             schema=LINES_SCHEMA,
         )
 
@@ -167,7 +178,7 @@ def read_lines(
         head_bytes = 0  # its length so far (``head`` holds at most ``keep`` of them)
         head_cr = False  # whether it ends with \r (the first half of a \r\n)
         with pa.input_stream(str(path), compression="detect") as src:
-            while (block := src.read_buffer(block_bytes)).size:
+            while (block := _read_block(src, block_bytes, count)).size:
                 data = np.frombuffer(block, dtype=np.uint8)
                 ends = np.flatnonzero(data == _NEWLINE)
                 start = 0
@@ -188,8 +199,9 @@ def read_lines(
                     )
                     numbers = np.arange(count.lines + 1, count.lines + 1 + ends.size)
                     count.lines += ends.size
+                    maybe_blank = np.isin(data[offsets[:-1]], _BLANK_CODES)
                     yield pa.record_batch(
-                        [pa.array(numbers), raw, pa.array(sizes - 1 - crlf)],
+                        [pa.array(numbers), raw, pa.array(sizes - 1 - crlf), pa.array(maybe_blank)],
                         schema=LINES_SCHEMA,
                     )
                     start = int(ends[-1]) + 1
@@ -198,10 +210,20 @@ def read_lines(
                         head.append(block.slice(start, min(block.size - start, keep - head_bytes)))
                     head_bytes += block.size - start
                     head_cr = bool(data[-1] == _CR)
-            if head_bytes:  # a last line without a newline (a trailing \r is kept in it)
-                yield pending_line(head, head_bytes)
+        if head_bytes:  # a last line without a newline (a trailing \r is kept in it)
+            yield pending_line(head, head_bytes)
 
     return pa.RecordBatchReader.from_batches(LINES_SCHEMA, batches())
+
+
+def _read_block(src: pa.NativeFile, size: int, count: _LineCounter) -> pa.Buffer:
+    """The next block; a read error is kept for the caller (DuckDB, which pulls the
+    batches, would bury it in a traceback of its own)."""
+    try:
+        return src.read_buffer(size)
+    except Exception as err:
+        count.error = err
+        raise
 
 
 def _utf8_prefix(data: bytes) -> bytes:
@@ -219,12 +241,13 @@ def _utf8_prefix(data: bytes) -> bytes:
 LineParser = Callable[[str], str]
 """A log line format: ``parser(relation)`` returns a SELECT over ``relation``.
 
-``relation`` holds ``line_no``, ``line_bytes``, ``raw`` (BLOB) and ``line`` (the raw bytes as
-VARCHAR; NULL when not UTF-8 or longer than the maximum). The SELECT keeps those columns and
-adds, typed as below, the log's fields (NULL when absent) and ``format_reason``: why the line
-cannot be read in this format (NULL when it can; never NULL for a blank line). The rules every
-format shares (required fields, timestamp range, codes, scores) come after, in
-:data:`_CHECK_SQL`.
+``relation`` holds the non-blank lines: ``line_no``, ``line_bytes``, ``raw`` (BLOB, the line
+ending included) and ``line`` (``raw`` as VARCHAR; NULL when not UTF-8 or longer than the
+maximum: such lines are quarantined whatever the parser says). The SELECT keeps those columns
+and adds, typed as below, the log's fields (NULL when absent) and ``format_reason``, why the
+line cannot be read in this format (NULL when it can). The rules every format shares
+(required fields, timestamp range, codes, scores, blank text) come after, in
+:data:`_CHECK_SQL`, with the normalisation and the writing.
 
     format_reason VARCHAR, request_id VARCHAR, ts_raw VARCHAR, ts TIMESTAMPTZ, text VARCHAR,
     context VARCHAR (a JSON object), predictions STRUCT(code VARCHAR, score DOUBLE)[],
@@ -317,20 +340,18 @@ _ODD_SPACE = (
 )
 
 # The lines a parser sees: decoded when valid UTF-8 and not too long, blank lines left out
-# (counted, not quarantined). Only a line starting with whitespace pays for the trim.
+# (counted, not quarantined). Only a line the reader saw starting blank pays for the trim.
 _SOURCE_SQL = """(
-    SELECT * FROM (
-        SELECT line_no, line_bytes, raw,
+    SELECT * EXCLUDE (maybe_blank) FROM (
+        SELECT line_no, line_bytes, raw, maybe_blank,
             CASE WHEN line_bytes <= {max_line_bytes} THEN TRY(decode(raw)) END AS line
         FROM raw_lines
     )
-    WHERE line_bytes > 0
-      AND (line IS NULL OR ascii(line) NOT IN (9, 13, 32) OR trim(line, E' \\t\\r\\n') <> '')
+    WHERE NOT maybe_blank OR line IS NULL OR trim(line, E' \\t\\r\\n') <> ''
 )"""
 
-# One CASE per rule, in order: the first failing rule is the quarantine reason. Blank lines
-# are dropped here (they are counted, not quarantined). Each step is a CTE so that DuckDB
-# computes every intermediate list once.
+# One CASE per rule, in order: the first failing rule is the quarantine reason. Each step is
+# a CTE so that DuckDB computes every intermediate list once.
 _CHECK_SQL = """
 WITH parsed AS ({parsed}),
 fields AS (
@@ -535,11 +556,13 @@ def _check_lines(
     )
     try:
         _run(con, f"CREATE TEMP TABLE checked AS {sql}")
-    except duckdb.Error as err:  # the file itself: unreadable, corrupt compression...
-        raise InputFormatError(
-            f"Cannot read {path} as text lines: {str(err).splitlines()[0]}",
+    except duckdb.Error:
+        if counter.error is None:
+            raise
+        raise InputFormatError(  # the file itself: unreadable, corrupt compression...
+            f"Cannot read {path}: {counter.error}",
             "Logs must be JSON lines, optionally compressed (.gz, .zst).",
-        ) from err
+        ) from counter.error
     finally:
         con.unregister("raw_lines")
     summary.lines = counter.lines
@@ -740,7 +763,7 @@ def _write_partitions(
                 WHERE c.reason IS NULL
             ) TO $dir (FORMAT PARQUET, PARTITION_BY (day),
                        COMPRESSION zstd, COMPRESSION_LEVEL 1,
-                       FILENAME_PATTERN 'part-{sha[:16]}-{{i}}')
+                       FILENAME_PATTERN 'part-{sha[:16]}-{{uuid}}')
             """,
             {"source": source, "dir": scratch},
         ).fetchall()

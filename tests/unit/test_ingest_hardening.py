@@ -3,6 +3,7 @@ its reason, and every other line and file is ingested."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from campaigns.config import get_settings
+from campaigns.errors import InputFormatError
 from campaigns.storage import Storage
 from campaigns.traffic.ingest import (
     QUARANTINE_PREFIX_BYTES,
@@ -139,6 +141,20 @@ def test_a_line_far_over_the_maximum_is_never_held_whole(tmp_path: Path):
     assert [r["line_bytes"] for r in rows] == [5, 50_000, 0, 4]
     assert rows[1]["raw"] == huge[:QUARANTINE_PREFIX_BYTES]
     assert rows[0]["raw"] == b"first\n"
+
+
+def test_blank_lines_are_counted_and_lines_starting_blank_are_not_blank(tmp_path: Path, store):
+    lines = [
+        b"",
+        b" \t \r",
+        line("w1").encode(),
+        b"  " + line("w2").encode(),  # leading whitespace: still a JSON line
+        b" " + b"x" * 300,  # over the maximum, starting with a space: quarantined
+        b"  \xff",  # not UTF-8, starting with spaces: quarantined
+    ]
+    summary = ingest_file(write_bytes(tmp_path / "w.jsonl", lines), store, max_line_bytes=250)
+    assert (summary.lines, summary.blank_lines, summary.written) == (6, 2, 2)
+    assert summary.quarantine_reasons == {"line longer than 250 bytes": 1, "invalid UTF-8": 1}
 
 
 # -- 3. control bytes -------------------------------------------------------------------------
@@ -295,3 +311,33 @@ def test_partitions_have_the_traffic_schema(tmp_path: Path, store):
     ingest_file(write_bytes(tmp_path / "p.jsonl", [line("p1").encode()]), store)
     (part,) = store.list_files("traffic", suffix=".parquet")
     assert store.read_schema(part).remove_metadata() == TRAFFIC_SCHEMA
+
+
+def test_a_crash_between_partitions_leaves_whole_files_and_a_rerun_completes(tmp_path: Path, store):
+    lines = [line(f"k{i}", timestamp=f"2026-09-0{1 + i % 3}T10:00:00Z").encode() for i in range(9)]
+    log = write_bytes(tmp_path / "k.jsonl", lines)
+
+    def crash_after_first(day: str) -> None:
+        raise RuntimeError(f"crash after {day}")
+
+    with pytest.raises(RuntimeError, match="crash after 2026-09-01"):
+        ingest_file(log, store, on_partition=crash_after_first)
+    assert sorted(stored(store)) == ["k0", "k3", "k6"]  # day 1 whole, nothing else
+
+    again = ingest_file(log, store)
+    assert not again.skipped_as_already_ingested
+    assert (again.written, again.already_present) == (6, 3)
+    assert sorted(stored(store)) == sorted(f"k{i}" for i in range(9))
+    assert ingest_file(log, store).skipped_as_already_ingested
+    assert not store.list_files("_tmp")  # no scratch left behind
+
+
+def test_a_file_that_cannot_be_decompressed_is_a_clear_error_and_writes_nothing(
+    tmp_path: Path, store
+):
+    data = gzip.compress(("\n".join(line(f"z{i}") for i in range(20_000)) + "\n").encode())
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(data[: len(data) // 2] + b"\x00" * 64)
+    with pytest.raises(InputFormatError, match=r"Cannot read .*broken\.jsonl\.gz: "):
+        ingest_file(broken, store)
+    assert not store.list_files("")

@@ -301,25 +301,26 @@ class Comparison:
     """Coded units exactly one model gets right (subclass): who, the codes, the weight."""
 
 
-def _paired_indicators(
-    gold: pa.Table, challenger: pa.Table, threshold: float, levels: pa.Table | None
+def model_indicators(
+    gold: pa.Table, challenger: pa.Table | None, threshold: float, levels: pa.Table | None
 ) -> tuple[dict[str, np.ndarray], pa.Table]:
     """Per gold row (in order): each model's 0/1 indicators, weight, stratum, fraction.
 
-    Also the discordant units. One DuckDB pass over gold x challenger x levels.
+    Also the discordant units. One DuckDB pass over gold x challenger x levels. Without a
+    challenger, the champion's alone (what scoring one model costs; no discordant units).
     """
     con = connect()
+    models = MODELS if challenger is not None else (CHAMPION,)
     con.register("gold", gold)
-    con.register("chal", challenger)
+    con.register("chal", challenger if challenger is not None else PREDICTIONS_SCHEMA.empty_table())
     joins, level_sql = "", []
     if levels is not None:
         con.register("levels", levels.select(["subclass", "section"]))
-        joins = (
-            " LEFT JOIN levels t ON t.subclass = g.gold_code"
-            " LEFT JOIN levels p0 ON p0.subclass = g.champion_code"
-            " LEFT JOIN levels p1 ON p1.subclass = g.challenger_code"
+        joins = " LEFT JOIN levels t ON t.subclass = g.gold_code" + "".join(
+            f" LEFT JOIN levels p{m} ON p{m}.subclass = g.{model}_code"
+            for m, model in enumerate(models)
         )
-    for m, model in enumerate(MODELS):
+    for m, model in enumerate(models):
         code = f"g.{model}_code"
         for level in LEVELS:
             if level == "section":
@@ -379,14 +380,18 @@ def _paired_indicators(
         """SELECT request_id, text, gold_code, champion_code, challenger_code,
                   CASE WHEN champion_subclass = 1 THEN 'champion' ELSE 'challenger' END
                       AS right_model, weight, stratum
-           FROM paired WHERE champion_subclass <> challenger_subclass ORDER BY _row""",
+           FROM paired WHERE champion_subclass <> challenger_subclass ORDER BY _row"""
+        if challenger is not None
+        else "SELECT NULL WHERE false",
     )
     con.close()
     columns = {n: table.column(n).to_numpy(zero_copy_only=False) for n in table.column_names}
     return columns, discordant
 
 
-def _statistics(x: dict[str, np.ndarray], model: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def model_statistics(
+    x: dict[str, np.ndarray], model: str
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """figure -> (numerator, denominator) per unit, for one model's columns."""
     coded, usable = x["coded"], x["usable"]
     stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -434,8 +439,8 @@ def compare_models(
             f"The challenger table has {duplicated} duplicated request ids.",
             "Give one prediction per request id.",
         )
-    x, discordant = _paired_indicators(gold, challenger, threshold, levels)
-    per_model = {m: _statistics(x, m) for m in MODELS}
+    x, discordant = model_indicators(gold, challenger, threshold, levels)
+    per_model = {m: model_statistics(x, m) for m in MODELS}
     names = list(per_model[CHAMPION])
     columns = [(m, f) for m in MODELS for f in names]
     num = np.column_stack([per_model[m][f][0] for m, f in columns])

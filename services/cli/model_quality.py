@@ -280,6 +280,8 @@ def compare(
     _print_comparison(result)
     for name, uri in result.written.items():
         context.console.print(f"Wrote {name}: {escape(uri)}", highlight=False)
+    if report is not None:
+        context.console.print(f"Report written to {escape(str(report))}", highlight=False)
 
 
 def _read_parquet(service: Any, ref: str) -> Any:
@@ -320,7 +322,6 @@ def _write_comparison_report(
         metrics.metrics, title=f"Campaign {campaign.name}", extra_sections=[section]
     )
     out.write_text(page, encoding="utf-8")
-    context.console.print(f"Report written to {escape(str(out))}", highlight=False)
 
 
 def _print_trend(result: TrendResult) -> None:

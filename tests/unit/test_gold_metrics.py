@@ -5,7 +5,12 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from campaigns.metrics.gold_metrics import compute_gold_metrics, coverage, reweight_to_annotated
+from campaigns.metrics.gold_metrics import (
+    compute_gold_metrics,
+    coverage,
+    headline_proportions,
+    reweight_to_annotated,
+)
 
 
 def test_statuses_unsure_flags_experts_and_adjudication_list():
@@ -86,3 +91,30 @@ def test_partial_campaign_reweights_annotated_units_and_reports_uncovered_strata
         "population_share_covered": pytest.approx(4000 / 4500),
         "strata_without_annotations": ["C"],
     }
+
+
+def test_a_stratified_campaign_where_every_unit_is_right_still_gets_an_interval():
+    # The demo's case: a few dozen units in several strata, all coded right. The percentile
+    # bootstrap reported 100.0% [100.0%, 100.0%]; the interval must keep a width.
+    n = 36
+    gold = pa.table(
+        {
+            "request_id": [f"r{i}" for i in range(n)],
+            "status": ["coded"] * n,
+            "predicted_code": ["62.01Z"] * n,
+            "predicted_codes": [["62.01Z"]] * n,
+            "gold_code": ["62.01Z"] * n,
+            "confidence": [0.2 + 0.02 * i for i in range(n)],
+            "stratum": [f"s{i % 4}" for i in range(n)],
+            "weight": [[400.0, 250.0, 100.0, 40.0][i % 4] for i in range(n)],
+            "stratum_population": [[3600, 2250, 900, 360][i % 4] for i in range(n)],
+            "stratum_sample_size": [9] * n,
+        }
+    )
+    figures = {r["figure"]: r for r in headline_proportions(gold, threshold=0.5).to_pylist()}
+    accuracy = figures["accuracy"]
+    assert accuracy["estimate"] == 1.0 and accuracy["method"] == "wilson-design"
+    assert accuracy["ci_high"] == 1.0
+    # Kish's effective size of these weights is 24 of the 36 units: Wilson gives 24 / (24 + z^2).
+    assert accuracy["ci_low"] == pytest.approx(24 / (24 + 1.959964**2), rel=1e-3)
+    assert all(r["ci_high"] - r["ci_low"] > 0.05 for r in figures.values() if r["n"])

@@ -367,11 +367,18 @@ def build_dataset(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     config: ModelConfig | None = None,
     folds: int = 5,
+    run: ModelRun | None = None,
+    predictions: pa.Table | None = None,
 ) -> TransitionDataset:
-    """Fit, measure, predict and assemble (see the module docstring)."""
+    """Fit, measure, predict and assemble (see the module docstring).
+
+    ``run`` and ``predictions`` reuse a fitted model and its predictions (benchmarks time
+    each step).
+    """
     config = config or ModelConfig()
-    run = fit_model(inputs, config, folds=folds)
-    predictions = predict_queue(run, inputs.queue, run.experts["request_id"].tolist())
+    run = run or fit_model(inputs, config, folds=folds)
+    if predictions is None:
+        predictions = predict_queue(run, inputs.queue, run.experts["request_id"].tolist())
     table = assemble(inputs, run.experts, predictions, min_confidence=min_confidence)
     counts = dict.fromkeys(PROVENANCES, 0)
     provenance = table.column("provenance").value_counts()

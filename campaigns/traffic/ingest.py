@@ -28,6 +28,8 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -498,24 +500,102 @@ def ingest_file(
         from campaigns.config import get_settings
 
         max_line_bytes = get_settings().ingest_max_line_bytes
-    sha = file_sha256(path)
-    summary = IngestSummary(source=str(path), sha256=sha)
-    manifest = f"{MANIFEST_DIR}/{sha}.json"
-    if storage.exists(manifest):
-        return _from_manifest(summary, json.loads(storage.read_bytes(manifest)))
-
+    summary = IngestSummary(source=str(path), sha256="")
     con = connect()
+    # The SHA-256 is computed while the lines are parsed (hashlib runs outside the GIL):
+    # nothing is written before it is known, and a file already ingested stops the parse as
+    # soon as it is.
+    hashing = _HashWhileParsing(path, storage, con)
     try:
-        _check_lines(con, path, max_line_bytes, parser, summary)
+        hashing.parse(lambda: _check_lines(con, path, max_line_bytes, parser, summary))
+        summary.sha256 = sha = hashing.sha256()
+        previous = hashing.previous()
+        if previous is not None:
+            return _from_manifest(summary, previous)
         _quarantine(con, storage, path.name, sha, summary)
         _drop_repeats(con, storage, path.name, sha, summary)
         _write_partitions(con, storage, path.name, sha, summary, on_partition)
     finally:
+        hashing.join()  # never leave it reading the file (or interrupting) after a failure
         con.close()
 
     record = asdict(summary) | {"ingested_at": datetime.now(UTC).isoformat()}
-    storage.write_bytes(json.dumps(record, indent=2).encode(), manifest)
+    storage.write_bytes(json.dumps(record, indent=2).encode(), _manifest(sha))
     return summary
+
+
+def _manifest(sha: str) -> str:
+    return f"{MANIFEST_DIR}/{sha}.json"
+
+
+class _HashWhileParsing:
+    """A thread hashing the file; when the hash names an ingested file, it stops the parse.
+
+    The thread interrupts the DuckDB connection until the parse has stopped: an interrupt
+    that lands between two queries is ignored by DuckDB, so one alone could miss. The caller
+    reads the outcome (which waits for the thread) before it writes anything.
+    """
+
+    def __init__(self, path: Path, storage: Storage, con: duckdb.DuckDBPyConnection) -> None:
+        self._sha = ""
+        self._previous: dict | None = None
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._parsing = False
+        self._thread = threading.Thread(
+            target=self._run, args=(path, storage, con), name="ingest-sha256", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, path: Path, storage: Storage, con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            self._sha = file_sha256(path)
+            if not storage.exists(_manifest(self._sha)):
+                return
+            previous = json.loads(storage.read_bytes(_manifest(self._sha)))
+            with self._lock:
+                self._previous = previous
+            while True:
+                with self._lock:
+                    if not self._parsing:
+                        return
+                    con.interrupt()
+                time.sleep(0.01)
+        except BaseException as err:  # re-raised in the caller's thread
+            self._error = err
+
+    def parse(self, run: Callable[[], None]) -> None:
+        """``run()``, unless the file is known to be ingested (before or while it runs)."""
+        with self._lock:
+            if self._previous is not None:
+                return
+            self._parsing = True
+        try:
+            run()
+        except duckdb.InterruptException:
+            with self._lock:
+                if self._previous is None:  # not ours: someone else interrupted
+                    raise
+        finally:
+            with self._lock:
+                self._parsing = False
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def _wait(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def sha256(self) -> str:
+        self._wait()
+        return self._sha
+
+    def previous(self) -> dict | None:
+        """The manifest of this content's earlier ingest, if any."""
+        self._wait()
+        return self._previous
 
 
 def _from_manifest(summary: IngestSummary, previous: dict) -> IngestSummary:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,11 +14,13 @@ import pytest
 from campaigns.config import get_settings
 from campaigns.errors import InputFormatError
 from campaigns.storage import Storage
+from campaigns.traffic import ingest
 from campaigns.traffic.ingest import (
     QUARANTINE_PREFIX_BYTES,
     IngestSummary,
     ingest_file,
     ingest_files,
+    json_lines_parser,
     read_lines,
 )
 from campaigns.traffic.schema import CONFLICT_SCHEMA, QUARANTINE_SCHEMA, TRAFFIC_SCHEMA
@@ -341,3 +344,29 @@ def test_a_file_that_cannot_be_decompressed_is_a_clear_error_and_writes_nothing(
     with pytest.raises(InputFormatError, match=r"Cannot read .*broken\.jsonl\.gz: "):
         ingest_file(broken, store)
     assert not store.list_files("")
+
+
+@pytest.mark.parametrize("hash_delay", [0.0, 1.0])
+def test_a_file_already_ingested_stops_its_parse_once_hashed(
+    tmp_path: Path, store, monkeypatch, hash_delay: float
+):
+    """The hash runs beside the parse; a known content skips it, or interrupts it when the
+    parse has already started (reruns stay cheap)."""
+    log = write_bytes(tmp_path / "again.jsonl", [line("a1").encode()])
+    assert ingest_file(log, store).written == 1
+    real_sha256 = ingest.file_sha256
+
+    def slow_sha256(path: Path) -> str:
+        time.sleep(hash_delay)  # long enough for the parse below to be running
+        return real_sha256(path)
+
+    monkeypatch.setattr(ingest, "file_sha256", slow_sha256)
+
+    def endless(relation: str) -> str:  # minutes of work, unless interrupted
+        slow = "(SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3)"
+        return f"SELECT * FROM ({json_lines_parser(relation)}) WHERE {slow} >= 0"
+
+    started = time.perf_counter()
+    again = ingest_file(log, store, parser=endless)
+    assert again.skipped_as_already_ingested and again.written == 0
+    assert time.perf_counter() - started < 20

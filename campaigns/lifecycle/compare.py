@@ -55,7 +55,6 @@ from tenacity import (
 )
 
 from campaigns.config import Settings
-from campaigns.duck import connect, fetch_arrow
 from campaigns.errors import (
     EmptySelectionError,
     InputFormatError,
@@ -256,6 +255,12 @@ def predictions_from_table(table: pa.Table) -> pa.Table:
             "optionally scores, confidence and model_version.",
         )
     n = table.num_rows
+    duplicated = n - pc.count_distinct(table.column("request_id").combine_chunks()).as_py()
+    if duplicated:
+        raise InputFormatError(
+            f"The challenger table has {duplicated} duplicated request ids.",
+            "Give one prediction per request id.",
+        )
     if "predicted_codes" in names:
         codes = table.column("predicted_codes").to_pylist()
     else:
@@ -301,92 +306,150 @@ class Comparison:
     """Coded units exactly one model gets right (subclass): who, the codes, the weight."""
 
 
+def _column(table: pa.Table, name: str) -> pa.Array:
+    return table.column(name).combine_chunks()
+
+
+def _equal(a: pa.Array, b: pa.Array) -> np.ndarray:
+    """Element-wise equality as booleans, null (a missing code) never equal."""
+    return pc.fill_null(pc.equal(a, b), False).to_numpy(zero_copy_only=False)
+
+
+def _offsets(codes: pa.ListArray) -> np.ndarray:
+    """Start of each row's list in ``list_flatten(codes)``."""
+    offsets = np.asarray(codes.offsets, dtype=np.int64)
+    return offsets[:-1] - offsets[0] if len(offsets) else np.zeros(0, np.int64)
+
+
+def _first(codes: pa.ListArray) -> pa.Array:
+    """Each row's first code (null for an empty or missing list)."""
+    lengths = pc.fill_null(pc.list_value_length(codes), 0).to_numpy(zero_copy_only=False)
+    index = pa.array(_offsets(codes), mask=lengths == 0)
+    return pc.list_flatten(codes).take(index)
+
+
+def _rank_of(codes: pa.ListArray, gold: pa.Array) -> np.ndarray:
+    """Per row, the 0-based rank of the gold code in the row's list of codes (99: absent)."""
+    flat = pc.list_flatten(codes)
+    parent = pc.list_parent_indices(codes).to_numpy(zero_copy_only=False)
+    position = np.arange(len(flat)) - _offsets(codes)[parent]
+    hit = _equal(flat, gold.take(pa.array(parent)))
+    rows, ranks = parent[hit], position[hit]
+    # Flattened values run row by row in rank order: a row's first hit is its best rank.
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
+    rank = np.full(len(codes), 99, dtype=np.int64)
+    rank[rows[first]] = ranks[first]
+    return rank
+
+
 def model_indicators(
     gold: pa.Table, challenger: pa.Table | None, threshold: float, levels: pa.Table | None
 ) -> tuple[dict[str, np.ndarray], pa.Table]:
     """Per gold row (in order): each model's 0/1 indicators, weight, stratum, fraction.
 
-    Also the discordant units. One DuckDB pass over gold x challenger x levels. Without a
-    challenger, the champion's alone (what scoring one model costs; no discordant units).
+    Also the discordant units. Vectorised with Arrow and numpy: the challenger is aligned to
+    the gold rows by a hash lookup of request ids (``index_in``), codes' sections by another
+    into ``levels``. Without a challenger, the champion's alone (what scoring one model costs;
+    no discordant units).
     """
-    con = connect()
-    models = MODELS if challenger is not None else (CHAMPION,)
-    con.register("gold", gold)
-    con.register("chal", challenger if challenger is not None else PREDICTIONS_SCHEMA.empty_table())
-    joins, level_sql = "", []
-    if levels is not None:
-        con.register("levels", levels.select(["subclass", "section"]))
-        joins = " LEFT JOIN levels t ON t.subclass = g.gold_code" + "".join(
-            f" LEFT JOIN levels p{m} ON p{m}.subclass = g.{model}_code"
-            for m, model in enumerate(models)
+    n = gold.num_rows
+    status = _column(gold, "status")
+    coded = _equal(status, pa.scalar("coded"))
+    usable = pc.fill_null(pc.not_equal(status, "skipped"), False).to_numpy(zero_copy_only=False)
+    truth = _column(gold, "gold_code").cast(pa.string())
+    sources: dict[str, tuple[pa.Array, pa.Array, pa.Array]] = {
+        CHAMPION: (
+            _column(gold, "predicted_code").cast(pa.string()),
+            _column(gold, "predicted_codes"),
+            _column(gold, "confidence").cast(pa.float64()),
         )
-    for m, model in enumerate(models):
-        code = f"g.{model}_code"
-        for level in LEVELS:
-            if level == "section":
-                if levels is None:
-                    continue
-                test = f"coalesce(p{m}.section = t.section, false)"
-            elif level == "subclass":
-                test = f"coalesce({code} = g.gold_code, false)"
-            else:
-                k = _PREFIX[level]
-                test = f"coalesce(left({code}, {k}) = left(g.gold_code, {k}), false)"
-            level_sql.append(f"(g.coded AND {test})::UTINYINT AS {model}_{level}")
-        for k in range(2, 6):
-            level_sql.append(
-                f"(g.coded AND coalesce(list_position(g.{model}_codes[1:{k}], g.gold_code) > 0,"
-                f" false))::UTINYINT AS {model}_top_{k}"
+    }
+    has_challenger = np.zeros(n, dtype=bool)
+    if challenger is not None:
+        where = pc.index_in(
+            _column(gold, "request_id"), value_set=_column(challenger, "request_id")
+        )
+        has_challenger = pc.is_valid(where).to_numpy(zero_copy_only=False)
+        codes = _column(challenger, "predicted_codes").take(where)
+        sources[CHALLENGER] = (
+            _first(codes),
+            codes,
+            _column(challenger, "confidence").take(where),
+        )
+    section_of = None
+    if levels is not None:
+        subclasses = _column(levels, "subclass")
+        sections = _column(levels, "section")
+
+        def section_of(codes: pa.Array) -> pa.Array:
+            return sections.take(pc.index_in(codes, value_set=subclasses))
+
+        gold_section = section_of(truth)
+    x: dict[str, np.ndarray] = {
+        "coded": coded.astype(np.uint8),
+        "usable": usable.astype(np.uint8),
+        "has_challenger": has_challenger,
+        "weight": _column(gold, "weight").cast(pa.float64()).to_numpy(zero_copy_only=False),
+        "stratum": (
+            _column(gold, "stratum").cast(pa.string()).to_numpy(zero_copy_only=False)
+            if "stratum" in gold.column_names
+            else np.full(n, "all", dtype=object)
+        ),
+    }
+    if {"stratum_sample_size", "stratum_population"} <= set(gold.column_names):
+        size = (
+            _column(gold, "stratum_sample_size").cast(pa.float64()).to_numpy(zero_copy_only=False)
+        )
+        population = (
+            _column(gold, "stratum_population").cast(pa.float64()).to_numpy(zero_copy_only=False)
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x["fraction"] = np.nan_to_num(size / population)
+    else:
+        x["fraction"] = np.zeros(n)
+    for model, (code, codes, confidence) in sources.items():
+        right = _equal(code, truth) & coded
+        if section_of is not None:
+            x[f"{model}_section"] = (_equal(section_of(code), gold_section) & coded).astype(
+                np.uint8
             )
-        auto = f"coalesce(g.{model}_confidence >= {float(threshold)!r}, false)"
-        level_sql += [
-            f"(g.usable AND {auto})::UTINYINT AS {model}_usable_auto",
-            f"(g.coded AND {auto})::UTINYINT AS {model}_coded_auto",
-            f"(g.coded AND {auto} AND coalesce({code} = g.gold_code, false))::UTINYINT"
-            f" AS {model}_correct_auto",
-            f"(g.coded AND (NOT {auto} OR coalesce({code} = g.gold_code, false)))::UTINYINT"
-            f" AS {model}_system_ok",
-        ]
-    stratum = "g.stratum::VARCHAR" if "stratum" in gold.column_names else "'all'"
-    fraction = (
-        "g.stratum_sample_size::DOUBLE / g.stratum_population"
-        if {"stratum_sample_size", "stratum_population"} <= set(gold.column_names)
-        else "0.0"
+        for level, k in _PREFIX.items():
+            same = _equal(pc.utf8_slice_codeunits(code, 0, k), pc.utf8_slice_codeunits(truth, 0, k))
+            x[f"{model}_{level}"] = (same & coded).astype(np.uint8)
+        x[f"{model}_subclass"] = right.astype(np.uint8)
+        rank = _rank_of(codes, truth)
+        for k in range(2, 6):
+            x[f"{model}_top_{k}"] = ((rank < k) & coded).astype(np.uint8)
+        auto = pc.fill_null(pc.greater_equal(confidence, float(threshold)), False).to_numpy(
+            zero_copy_only=False
+        )
+        x[f"{model}_usable_auto"] = (usable & auto).astype(np.uint8)
+        x[f"{model}_coded_auto"] = (coded & auto).astype(np.uint8)
+        x[f"{model}_correct_auto"] = (right & auto).astype(np.uint8)
+        x[f"{model}_system_ok"] = (coded & (~auto | right)).astype(np.uint8)
+    if challenger is None:
+        return x, pa.table({})
+    champion_right = x[f"{CHAMPION}_subclass"].astype(bool)
+    rows = pa.array(np.flatnonzero(champion_right != x[f"{CHALLENGER}_subclass"].astype(bool)))
+    text = _column(gold, "text") if "text" in gold.column_names else pa.nulls(n, pa.string())
+    discordant = pa.table(
+        {
+            "request_id": _column(gold, "request_id").take(rows),
+            "text": text.take(rows),
+            "gold_code": truth.take(rows),
+            "champion_code": sources[CHAMPION][0].take(rows),
+            "challenger_code": sources[CHALLENGER][0].take(rows),
+            "right_model": pa.array(
+                np.where(champion_right[rows.to_numpy()], CHAMPION, CHALLENGER), pa.string()
+            ),
+            "weight": pa.array(x["weight"][rows.to_numpy()], pa.float64()),
+            "stratum": pa.array(
+                np.asarray(x["stratum"], dtype=object)[rows.to_numpy()], pa.string()
+            ),
+        }
     )
-    text = "g.text" if "text" in gold.column_names else "NULL::VARCHAR"
-    con.execute(
-        f"""CREATE TEMP TABLE paired AS
-            WITH g AS (
-                SELECT gold.*, gold.status = 'coded' AS coded, gold.status <> 'skipped' AS usable,
-                       gold.predicted_code AS champion_code,
-                       gold.predicted_codes AS champion_codes,
-                       gold.confidence AS champion_confidence,
-                       chal.predicted_codes[1] AS challenger_code,
-                       chal.predicted_codes AS challenger_codes,
-                       chal.confidence AS challenger_confidence,
-                       chal.request_id IS NOT NULL AS has_challenger,
-                       row_number() OVER () AS _row
-                FROM gold LEFT JOIN chal USING (request_id))
-            SELECT g._row, g.request_id, {text} AS text, g.gold_code, g.champion_code,
-                   g.challenger_code, g.coded::UTINYINT AS coded, g.usable::UTINYINT AS usable,
-                   g.has_challenger, g.weight::DOUBLE AS weight, {stratum} AS stratum,
-                   coalesce({fraction}, 0.0) AS fraction, {", ".join(level_sql)}
-            FROM g{joins}"""
-    )
-    table = fetch_arrow(con, "SELECT * EXCLUDE (request_id, text, gold_code, champion_code, "
-                        "challenger_code) FROM paired ORDER BY _row")  # fmt: skip
-    discordant = fetch_arrow(
-        con,
-        """SELECT request_id, text, gold_code, champion_code, challenger_code,
-                  CASE WHEN champion_subclass = 1 THEN 'champion' ELSE 'challenger' END
-                      AS right_model, weight, stratum
-           FROM paired WHERE champion_subclass <> challenger_subclass ORDER BY _row"""
-        if challenger is not None
-        else "SELECT NULL WHERE false",
-    )
-    con.close()
-    columns = {n: table.column(n).to_numpy(zero_copy_only=False) for n in table.column_names}
-    return columns, discordant
+    return x, discordant
 
 
 def model_statistics(
@@ -433,12 +496,6 @@ def compare_models(
     design columns); ``challenger`` a predictions table (:func:`predictions_from_table`).
     Units with no challenger prediction count as wrong and not auto-coded for it.
     """
-    duplicated = challenger.num_rows - pc.count_distinct(challenger.column("request_id")).as_py()
-    if duplicated:
-        raise InputFormatError(
-            f"The challenger table has {duplicated} duplicated request ids.",
-            "Give one prediction per request id.",
-        )
     x, discordant = model_indicators(gold, challenger, threshold, levels)
     per_model = {m: model_statistics(x, m) for m in MODELS}
     names = list(per_model[CHAMPION])
@@ -448,15 +505,21 @@ def compare_models(
     weights = np.asarray(x["weight"], np.float64)
     strata = np.asarray(x["stratum"]).astype(str)
     fractions = np.clip(np.nan_to_num(np.asarray(x["fraction"], np.float64)), 0.0, 1.0)
-    own = proportion_intervals(
-        {f"{m}|{f}": (num[:, j], den[:, j]) for j, (m, f) in enumerate(columns)},
-        weights,
-        strata,
-        replicates=replicates,
-        seed=seed,
-        level=level,
-        sampling_fractions=fractions,
-    )
+    # Each model's own intervals, one call per model: they need nothing joint, and two calls
+    # of k figures keep the (units x k) working arrays half the size of one call of 2k.
+    own = {
+        f"{m}|{f}": figure
+        for m in MODELS
+        for f, figure in proportion_intervals(
+            per_model[m],
+            weights,
+            strata,
+            replicates=replicates,
+            seed=seed,
+            level=level,
+            sampling_fractions=fractions,
+        ).items()
+    }
     boot = stratified_bootstrap(
         num,
         den,

@@ -132,7 +132,7 @@ def test_a_worse_challenger_is_found_worse_and_missing_predictions_count_as_wron
     assert result.summary["verdict"] == "champion better"
     assert result.summary["challenger_missing"] == 10
     with pytest.raises(InputFormatError, match="duplicated"):
-        compare_models(gold, pa.concat_tables([challenger, challenger.slice(0, 1)]), threshold=0.5)
+        predictions_from_table(pa.concat_tables([challenger, challenger.slice(0, 1)]))
 
 
 def test_forms_follow_the_batch_contract():

@@ -23,8 +23,16 @@ shape) fitted on out-of-fold predictions of the expert rows, weighted by their d
 so that it describes the queue and not the batches (which over-sample uncertain rows). With
 fewer than ``MIN_CALIBRATION_ROWS`` expert rows the raw probability is kept, and flagged.
 
-Regularisation ``C`` and the caps are fixed defaults, chosen once on the synthetic queues of
-``synthetic`` (see the tests); everything is seeded.
+Prior. The univocal rows make some candidates far more frequent in training than in the
+queue, so each regression is fitted with balanced classes and the old code's observed split
+(design-weighted, shrunk towards uniform: ``smoothed_split``) is added as a log prior: the
+text says which candidate it resembles, the split how common each candidate is under that
+old code (prior-shift correction, Saerens et al., Neural Computation 2002). On the synthetic
+queues this added about 3 points of accuracy over the plain fit.
+
+Solver: Newton-CG (scipy's L-BFGS-B spends seconds per fit on these small problems).
+``C = 10`` (weak regularisation, usual for L2-normalised TF-IDF) and the caps are fixed
+defaults, not tuned per campaign; everything is seeded.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+import numpy as np
 import pyarrow as pa
 
 from campaigns.config import Settings
@@ -19,7 +20,9 @@ from campaigns.labelstudio.transition.validation_tasks import (
     transition_validation_tasks,
 )
 from campaigns.metrics.gold_labels import resolve_gold
-from nace_mapping import Nomenclature
+from campaigns.recoding.dataset import build_dataset
+from campaigns.recoding.simulation import drawn_table, simulated_transition, study_codes
+from nace_mapping import Correspondence, Nomenclature
 
 NEW = Nomenclature.builtin("naf2025")
 OLD = Nomenclature.builtin("naf2008")
@@ -128,3 +131,42 @@ def test_the_kit_feeds_the_export_gold_rule(tmp_path):
         ("r1", "coded", "01.13Y")
     ]
     assert gold[0]["proposed_code"] == "01.13Y"  # the sample's columns ride along
+
+
+def test_validation_answers_count_in_the_measured_accuracy():
+    """Answers of validation tasks are expert rows: they enter the cross-validation and the
+    design-weighted share of proposals confirmed."""
+    correspondence = Correspondence.builtin()
+    titles = {c: NEW.title(c) or c for c in set(correspondence.pairs["new_code"])}
+    codes = study_codes(correspondence, multivocal=5, univocal=10, seed=3)
+    sim = simulated_transition(correspondence, titles, rows=3000, seed=1, old_codes=codes)
+    ids = list(sim.queue_ids[:60])
+    candidates = dict(
+        zip(
+            sim.queue.column("request_id").to_pylist(),
+            sim.queue.column("candidates").to_pylist(),
+            strict=True,
+        )
+    )
+    # The first 40 rows were validation tasks: proposals right on 30 of them (confirmed),
+    # wrong on 10 (corrected to the truth); the other 20 were ordinary choices.
+    proposed = [
+        sim.truth[r] if i < 30 else next(c for c in candidates[r] if c != sim.truth[r])
+        for i, r in enumerate(ids[:40])
+    ]
+    experts = pa.table(
+        {
+            "request_id": ids,
+            "status": ["coded"] * 60,
+            "gold_code": [sim.truth[r] for r in ids],
+            "batch": ["b1"] * 60,
+            "task": ["validate"] * 40 + ["choose"] * 20,
+            "proposed_code": proposed + [None] * 20,
+        }
+    )
+    inputs = sim.inputs(experts, drawn_table("b1", ids, np.full(60, 0.05)), ["b1"])
+    result = build_dataset(inputs, folds=3)
+    assert result.validation is not None
+    assert result.validation.estimate == 0.75 and result.validation.n == 40
+    assert result.run.cv is not None and result.run.cv.rows == 60
+    assert result.counts["expert"] == 60

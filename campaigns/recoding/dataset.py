@@ -238,7 +238,7 @@ def fit_model(inputs: DatasetInputs, config: ModelConfig, *, folds: int = 5) -> 
     features = fit_features(train, sample, config)
     data = training_matrix(features, train)
     cv = (
-        cross_validate(data, groups, experts, config, folds=folds, seed=config.seed)
+        cross_validate(data, features, groups, experts, config, folds=folds, seed=config.seed)
         if folds >= 2
         else None
     )

@@ -32,9 +32,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from campaigns.recoding.candidate_model import ModelConfig, TrainingMatrix, fit_groups
 from campaigns.recoding.estimation import Interval, weighted_ratios
+from campaigns.recoding.features import TextFeatures
 
 METHODS = ("model", "majority", "uniform")
 
@@ -90,6 +92,7 @@ def majority_codes(
 
 def cross_validate(
     data: TrainingMatrix,
+    features: TextFeatures,
     groups: Mapping[str, tuple[str, ...]],
     experts: pd.DataFrame,
     config: ModelConfig,
@@ -100,9 +103,10 @@ def cross_validate(
 ) -> CrossValidation | None:
     """Out-of-fold accuracy of the model and both baselines on ``experts``.
 
-    ``experts``: one row per answered expert row, with ``request_id, old_code, status,
-    gold_code, weight, batch``; ``data.row_id`` identifies the expert rows of the training
-    matrix (``data.source == 'expert'``). None when fewer than two rows can be evaluated.
+    ``experts``: one row per answered expert row, with ``request_id, old_code, text,
+    context, status, gold_code, weight, batch``; ``data.row_id`` identifies the expert rows
+    of the training matrix (``data.source == 'expert'``), left out of the fits of their fold.
+    None when fewer than two rows can be evaluated.
     """
     frame = experts[experts["status"].isin(["coded", "none_of_these"])].reset_index(drop=True)
     frame = frame[frame["old_code"].isin(list(groups))].reset_index(drop=True)
@@ -124,9 +128,12 @@ def cross_validate(
         [fold_of_id.get(r, -1) if e else -1 for r, e in zip(row_ids, is_expert, strict=True)]
     )
 
-    rows_of = np.flatnonzero(is_expert)
-    index_of = dict(zip(row_ids[rows_of], rows_of, strict=True))
-    request_ids = frame["request_id"].to_numpy(dtype=object)
+    # Every evaluated row is featurised here, "none of these" rows included (they have no
+    # label, so they are not training rows, but the model must be judged on them too).
+    held_matrix = features.transform(
+        pa.array(frame["text"].tolist(), pa.string()),
+        pa.array(frame["context"].tolist(), pa.string()),
+    )
     oof_code = np.empty(n, dtype=object)
     oof_raw = np.zeros(n)
     majority_hit = np.zeros(n)
@@ -138,15 +145,10 @@ def cross_validate(
         models = fit_groups(data, groups, config, exclude=train_fold == f, only=olds)
         for o in olds:
             members = held[old[held] == o]
-            matrix_rows = [index_of.get(r) for r in request_ids[members]]
-            present = [i for i, m in enumerate(matrix_rows) if m is not None]
-            if not present:
-                continue
-            proba = models[o].proba(data.matrix[[matrix_rows[i] for i in present]])
+            proba = models[o].proba(held_matrix[members])
             best = proba.argmax(axis=1)
-            chosen = members[present]
-            oof_code[chosen] = np.array(groups[o], dtype=object)[best]
-            oof_raw[chosen] = proba[np.arange(best.size), best]
+            oof_code[members] = np.array(groups[o], dtype=object)[best]
+            oof_raw[members] = proba[np.arange(best.size), best]
         train = fold != f
         majority = majority_codes(
             old[train], gold[train], weights[train], [cands[i] for i in np.flatnonzero(train)]

@@ -9,6 +9,7 @@ database transaction, so a batch is in the project whole or not at all.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -29,6 +30,15 @@ KEY_FIELD = "campaign_key"
 _TRANSIENT = (httpx.TransportError, ConnectionError)
 # Task ids per export request: keeps the URL under the usual 4 KB request-line limits.
 EXPORT_IDS_PER_REQUEST = 250
+# What the result parsers read of a task and of its annotations (``_filtered_tasks``).
+_TASK_FIELDS = ("id", "data", "updated_at", "annotations")
+_ANNOTATION_FIELDS = ("result", "completed_by", "was_cancelled", "lead_time", "created_at")
+# Tasks per import request. Measured on Label Studio 1.23.2 (SQLite, 10,000 gold tasks): 250
+# costs the server 30% more CPU than 1,000 (per-request work); 5,000 saves under 10% bare and
+# nothing with predictions, while a lost answer means reading the keys again and a longer wait.
+IMPORT_BATCH_SIZE = 1000
+# Passes over the missing tasks when answers are lost (keys reread before each new pass).
+IMPORT_ATTEMPTS = 3
 
 
 class LabelStudioGateway:
@@ -152,23 +162,69 @@ class LabelStudioGateway:
         project_id: int,
         tasks: Sequence[dict[str, Any]],
         *,
-        batch_size: int = 1000,
+        batch_size: int = IMPORT_BATCH_SIZE,
         on_batch: Callable[[int], None] | None = None,
     ) -> int:
-        """Import the tasks whose key is not yet in the project. Returns how many were new."""
+        """Import the tasks whose key is not yet in the project. Returns how many were new.
+
+        Predictions travel inside their task: Label Studio stores a batch's tasks and their
+        predictions in one transaction, so a task is never in the project without its
+        pre-annotation and the key alone tells what a rerun must import. (A bare import
+        followed by one project-level ``import_predictions`` costs Label Studio the same
+        work, since either way it refreshes the counters of every task holding a prediction,
+        and it leaves a window where a crash strands tasks without their prediction.)
+
+        A batch whose answer is lost (a timeout, a dropped connection) may or may not have
+        been stored: the keys are read again before anything is resent, never blindly
+        retried, so a flaky network neither duplicates nor loses tasks.
+        """
         present = self.existing_keys(project_id)
         missing = [t for t in tasks if str(t["data"][KEY_FIELD]) not in present]
-        for batch in _batches(missing, batch_size):
-            self._call(
-                self.client.projects.import_tasks,
-                id=project_id,
-                request=batch,
-                commit_to_project=True,
-                return_task_ids=False,
+        new = len(missing)
+        for attempt in range(1, IMPORT_ATTEMPTS + 1):
+            try:
+                for batch in _batches(missing, batch_size):
+                    self._post_tasks(project_id, batch)
+                    if on_batch:
+                        on_batch(len(batch))
+                break
+            except _TRANSIENT as err:
+                if attempt == IMPORT_ATTEMPTS:
+                    raise self._unavailable(err) from err
+                time.sleep(0.5 * 2**attempt)
+                present = self.existing_keys(project_id)
+                missing = [t for t in missing if str(t["data"][KEY_FIELD]) not in present]
+        return new
+
+    def _post_tasks(self, project_id: int, batch: Sequence[dict[str, Any]]) -> None:
+        """One bulk import request, its body serialised once with the standard library.
+
+        The SDK validates and re-encodes every task through its pydantic models first, which
+        costs the client more CPU than the server spends on a bare import of the same tasks.
+        Transport errors propagate to :meth:`import_tasks`, which decides what to resend.
+        """
+        body = json.dumps(batch, ensure_ascii=False, separators=(",", ":")).encode()
+        response = self.http.post(
+            f"/api/projects/{project_id}/import",
+            params={"commit_to_project": "true", "return_task_ids": "false"},
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+        if response.status_code < 400:
+            return
+        if response.status_code in (401, 403):
+            raise ConfigurationError(
+                f"Label Studio refused the import ({response.status_code}).",
+                "Check CAMPAIGNS_LABEL_STUDIO_TOKEN: its user must be allowed to import tasks.",
             )
-            if on_batch:
-                on_batch(len(batch))
-        return len(missing)
+        if response.status_code == 404:
+            raise NotFoundError(f"Label Studio has no project {project_id}.")
+        if response.status_code == 400:
+            raise InputFormatError(f"Label Studio rejected the tasks: {response.text[:2000]}")
+        raise ServiceUnavailableError(
+            f"Label Studio answered {response.status_code} importing tasks.",
+            "Look at the Label Studio server log, then rerun the push (it resumes).",
+        )
 
     # -- annotations -----------------------------------------------------------------------
     def changed_tasks(self, project_id: int, since: str) -> list[dict]:
@@ -214,19 +270,35 @@ class LabelStudioGateway:
     def _filtered_tasks(
         self, project_id: int, conjunction: str, items: list[dict], page_size: int = 1000
     ) -> list[dict]:
-        """The matching tasks with their annotations, in two cheap steps.
+        """The matching tasks with their annotations, from the task list in one request a page.
 
-        Listing with ``fields=all`` makes Label Studio compute every Data Manager column for
-        each task (2x slower than the rest together). So: list only the matching ids, then
-        fetch those tasks through the export endpoint (``ids[]``), which serialises tasks with
-        their annotations and nothing else. ``download_all_tasks`` keeps tasks whose
-        annotations were all deleted, so a deletion reaches the next export.
+        ``fields=all`` makes the task list serialise annotations; ``include`` (which Label
+        Studio applies to the nested annotations too) keeps only what the result parsers read,
+        so the Data Manager's other columns are not serialised. Measured on a 10,000-task
+        project with 300 changed tasks: half the server time of listing the ids and then
+        fetching the tasks through the export endpoint (whose serialiser queries each task's
+        drafts and each annotation's relations one by one). Tasks whose annotations were all
+        deleted still match the ``updated_at`` filter and come with no annotation, so a
+        deletion reaches the next export. Should a server ever answer without the annotations'
+        results, the tasks are fetched through the export endpoint instead.
         """
         query = json.dumps({"filters": {"conjunction": conjunction, "items": items}})
-        listed = self._task_pages(
-            project_id, {"fields": "task_only", "include": "id", "query": query}, page_size
-        )
-        ids = [int(t["id"]) for t in listed]
+        params = {
+            "fields": "all",
+            "include": ",".join(_TASK_FIELDS + _ANNOTATION_FIELDS),
+            "resolve_uri": "false",
+            "query": query,
+        }
+        listed = self._task_pages(project_id, params, page_size)
+        # Pages are ordered by id: a task changing while they are read may shift the next page
+        # by one and come twice; keep it once (its later copy).
+        tasks = list({int(t["id"]): t for t in listed}.values())
+        if any("result" not in a for t in tasks for a in t.get("annotations") or []):
+            return self._export_tasks(project_id, [int(t["id"]) for t in tasks])
+        return tasks
+
+    def _export_tasks(self, project_id: int, ids: list[int]) -> list[dict]:
+        """Tasks with their annotations through the export endpoint, a few hundred at a time."""
         tasks: list[dict] = []
         for start in range(0, len(ids), EXPORT_IDS_PER_REQUEST):
             tasks.extend(self._export_ids(project_id, ids[start : start + EXPORT_IDS_PER_REQUEST]))

@@ -1,4 +1,8 @@
-"""A push interrupted by Label Studio dying mid-import, then rerun: no task lost or doubled."""
+"""Pushes that go wrong halfway, then carry on: no task, no prediction lost or doubled.
+
+Label Studio dying mid-import, then the push rerun; and an import whose answer is lost after
+Label Studio stored the batch (a timeout), which the push must not blindly resend.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,17 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from campaigns.errors import ServiceUnavailableError
 from campaigns.labelstudio.gateway import KEY_FIELD, LabelStudioGateway
-from services.local_stack import label_studio_template, start_label_studio, start_label_studio_copy
+from services.local_stack import (
+    LabelStudioServer,
+    label_studio_template,
+    start_label_studio,
+    start_label_studio_copy,
+)
 
 pytestmark = pytest.mark.integration
 N_TASKS = 5000
@@ -18,7 +28,7 @@ CONFIG = """<View><Text name="text" value="$text"/>
 <Choices name="suggested" toName="text" value="$suggestions" choice="single"/></View>"""
 
 
-def tasks() -> list[dict]:
+def tasks(n: int = N_TASKS) -> list[dict]:
     return [
         {
             "data": {
@@ -42,7 +52,7 @@ def tasks() -> list[dict]:
                 }
             ],
         }
-        for i in range(N_TASKS)
+        for i in range(n)
     ]
 
 
@@ -85,5 +95,51 @@ def test_killing_label_studio_mid_push_then_rerunning_gives_exactly_every_task(t
         assert gateway.task_count(project) == N_TASKS
         keys = gateway.existing_keys(project)
         assert keys == {t["data"][KEY_FIELD] for t in payload}
+        assert predictions_in(gateway, project) == N_TASKS  # each task with its own prediction
     finally:
         server.stop()
+
+
+def predictions_in(gateway: LabelStudioGateway, project: int) -> int:
+    return int(gateway.http.get(f"/api/projects/{project}").json()["total_predictions_number"])
+
+
+class LosesAnImportAnswer(httpx.BaseTransport):
+    """Delivers the ``nth`` import request, lets Label Studio store it, then drops its answer."""
+
+    def __init__(self, nth: int) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.nth, self.imports = nth, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "POST" and request.url.path.endswith("/import"):
+            self.imports += 1
+            if self.imports == self.nth:
+                response.read()
+                response.close()
+                raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+
+def test_an_import_answer_lost_after_the_batch_was_stored_is_not_sent_again(
+    label_studio: LabelStudioServer,
+):
+    gateway = LabelStudioGateway(label_studio.url, label_studio.token, timeout=60)
+    transport = LosesAnImportAnswer(nth=2)
+    gateway.http = httpx.Client(
+        base_url=label_studio.url,
+        headers={"Authorization": f"Token {label_studio.token}"},
+        transport=transport,
+        timeout=60,
+    )
+    project = gateway.create_project("lost answer", CONFIG)
+    payload = tasks(1200)
+
+    assert gateway.import_tasks(project, payload, batch_size=300) == 1200
+    # The second batch was stored though its answer never came: read back, not resent.
+    assert transport.imports == 4
+    assert gateway.task_count(project) == 1200
+    assert gateway.existing_keys(project) == {t["data"][KEY_FIELD] for t in payload}
+    assert predictions_in(gateway, project) == 1200
+    assert gateway.import_tasks(project, payload, batch_size=300) == 0

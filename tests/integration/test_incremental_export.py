@@ -34,7 +34,7 @@ def test_edits_and_deletions_are_reflected_incrementally(
     cli("sample", "--days", "30", "--end", END, "--size", "20", "--seed", "3")
     with session_scope(get_settings()) as session:
         sample_id = crud.list_samples(session)[0].id
-    cli("create", "incremental", "--sample", sample_id)
+    cli("create", "incremental", "--sample", sample_id, "--suggestions", "preselected")
     cli("push", "incremental")
     with session_scope(get_settings()) as session:
         project = crud.get_campaign(session, "incremental").ls_project_id

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from benchmarks._common import peak_rss_mib, timed
@@ -115,7 +116,7 @@ def single_model(gold: pa.Table, levels: pa.Table, replicates: int) -> np.ndarra
     x, _ = model_indicators(gold, None, THRESHOLD, levels)
     stats = model_statistics(x, CHAMPION)
     weights = np.asarray(x["weight"], np.float64)
-    strata = np.asarray(x["stratum"]).astype(str)
+    strata = pd.factorize(np.asarray(x["stratum"], dtype=object), use_na_sentinel=False)[0]
     fractions = np.clip(np.asarray(x["fraction"], np.float64), 0.0, 1.0)
     proportion_intervals(
         stats, weights, strata, replicates=replicates, sampling_fractions=fractions

@@ -17,8 +17,11 @@ Method. Both models are scored on the same units, so their figures are paired: t
 difference ``d = R_challenger - R_champion`` of two ratio estimators is far more precise than
 two separate intervals suggest (most units are right, or wrong, for both). Its interval is a
 paired stratified bootstrap: one Rao-Wu resampling of the gold units
-(``campaigns.metrics.bootstrap.stratified_bootstrap``) feeds both models' statistics, stacked
-as columns of one call, and ``d``'s replicates are the differences within each replicate.
+(``campaigns.metrics.bootstrap.stratified_bootstrap``) feeds both models' statistics in one
+call, so each replicate of ``d`` compares the two models on the same resampled units. When the
+two ratios share their denominator (every figure but the accuracy of what each model codes
+automatically), ``d = sum w (y_ch - y_cp) / sum w den`` is bootstrapped as one ratio, exactly
+the difference replicate by replicate, at the cost of one column instead of two.
 Percentile 95% interval; the challenger is called better (worse) when the whole interval is
 above (below) 0. Chosen over McNemar's test because it keeps the design (strata, unequal
 weights, finite population correction) and gives an interval in accuracy points, not only a
@@ -43,6 +46,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlmodel import Session
@@ -333,7 +337,12 @@ def _rank_of(codes: pa.ListArray, gold: pa.Array) -> np.ndarray:
     flat = pc.list_flatten(codes)
     parent = pc.list_parent_indices(codes).to_numpy(zero_copy_only=False)
     position = np.arange(len(flat)) - _offsets(codes)[parent]
-    hit = _equal(flat, gold.take(pa.array(parent)))
+    # Codes as integers (their index among the gold codes; -1: not a gold code), so each list
+    # entry is compared with its row's gold code by a numpy gather, not a string copy.
+    known = pc.unique(gold.drop_null())
+    entries = pc.fill_null(pc.index_in(flat, value_set=known), -1).to_numpy(zero_copy_only=False)
+    truth = pc.fill_null(pc.index_in(gold, value_set=known), -2).to_numpy(zero_copy_only=False)
+    hit = entries == truth[parent]
     rows, ranks = parent[hit], position[hit]
     # Flattened values run row by row in rank order: a row's first hit is its best rank.
     first = np.ones(rows.size, dtype=bool)
@@ -367,9 +376,12 @@ def model_indicators(
     }
     has_challenger = np.zeros(n, dtype=bool)
     if challenger is not None:
-        where = pc.index_in(
-            _column(gold, "request_id"), value_set=_column(challenger, "request_id")
-        )
+        gold_ids = _column(gold, "request_id").cast(pa.string())
+        challenger_ids = _column(challenger, "request_id")
+        if gold_ids.equals(challenger_ids):  # in the gold's order (a classifier's answers)
+            where = pa.array(np.arange(n, dtype=np.int32))
+        else:  # any order: a hash lookup of request ids
+            where = pc.index_in(gold_ids, value_set=challenger_ids)
         has_challenger = pc.is_valid(where).to_numpy(zero_copy_only=False)
         codes = _column(challenger, "predicted_codes").take(where)
         sources[CHALLENGER] = (
@@ -469,6 +481,56 @@ def model_statistics(
     return stats
 
 
+def _paired_differences(
+    per_model: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
+    names: list[str],
+    weights: np.ndarray,
+    strata: np.ndarray,
+    fractions: np.ndarray,
+    *,
+    replicates: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replicates ``(R, k)`` and estimates ``(k,)`` of challenger - champion, per figure.
+
+    One stratified bootstrap of every figure. Where both models share the figure's domain
+    (accuracies and top-k over coded units, the automatic-coding rate over usable ones), the
+    difference of the two ratios is one ratio, ``sum w (y_ch - y_cp) / sum w d``: one column
+    with values in {-1, 0, 1} instead of two, exactly the same replicate by replicate, and
+    far fewer distinct unit rows for the bootstrap to draw over. A figure whose domain
+    differs (accuracy of what each model codes automatically) keeps both ratios.
+    """
+    num, den, slots = [], [], []
+    for f in names:
+        (y_cp, d_cp), (y_ch, d_ch) = per_model[CHAMPION][f], per_model[CHALLENGER][f]
+        if np.array_equal(d_cp, d_ch):
+            slots.append((len(num), None))
+            num.append(y_ch.astype(np.int8) - y_cp.astype(np.int8))
+            den.append(d_cp)
+        else:
+            slots.append((len(num), len(num) + 1))
+            num += [y_cp, y_ch]
+            den += [d_cp, d_ch]
+    boot = stratified_bootstrap(
+        np.column_stack(num),
+        np.column_stack(den),
+        weights,
+        strata,
+        replicates=replicates,
+        seed=seed,
+        sampling_fractions=fractions,
+    )
+    diffs = np.empty((replicates, len(names)))
+    estimate = np.empty(len(names))
+    for j, (first, second) in enumerate(slots):
+        if second is None:
+            diffs[:, j], estimate[j] = boot.replicates[:, first], boot.estimate[first]
+        else:
+            diffs[:, j] = boot.replicates[:, second] - boot.replicates[:, first]
+            estimate[j] = boot.estimate[second] - boot.estimate[first]
+    return diffs, estimate
+
+
 def verdict(low: float, high: float) -> str:
     """Which model the interval of ``challenger - champion`` favours, if any."""
     if math.isnan(low) or math.isnan(high):
@@ -500,10 +562,9 @@ def compare_models(
     per_model = {m: model_statistics(x, m) for m in MODELS}
     names = list(per_model[CHAMPION])
     columns = [(m, f) for m in MODELS for f in names]
-    num = np.column_stack([per_model[m][f][0] for m, f in columns])
-    den = np.column_stack([per_model[m][f][1] for m, f in columns])
     weights = np.asarray(x["weight"], np.float64)
-    strata = np.asarray(x["stratum"]).astype(str)
+    # Strata as integer codes, hashed once here rather than in each of the three calls below.
+    strata = pd.factorize(np.asarray(x["stratum"], dtype=object), use_na_sentinel=False)[0]
     fractions = np.clip(np.nan_to_num(np.asarray(x["fraction"], np.float64)), 0.0, 1.0)
     # Each model's own intervals, one call per model: they need nothing joint, and two calls
     # of k figures keep the (units x k) working arrays half the size of one call of 2k.
@@ -520,18 +581,9 @@ def compare_models(
             sampling_fractions=fractions,
         ).items()
     }
-    boot = stratified_bootstrap(
-        num,
-        den,
-        weights,
-        strata,
-        replicates=replicates,
-        seed=seed,
-        level=level,
-        sampling_fractions=fractions,
+    diffs, boot_estimate = _paired_differences(
+        per_model, names, weights, strata, fractions, replicates=replicates, seed=seed
     )
-    k = len(names)
-    diffs = boot.replicates[:, k:] - boot.replicates[:, :k]
     alpha = (1.0 - level) / 2.0
     rows: list[dict[str, Any]] = []
     for m, f in columns:
@@ -539,7 +591,7 @@ def compare_models(
         rows.append({"figure": f, "model": m, **figure, "se": math.nan, "verdict": None})
     differences: dict[str, dict[str, Any]] = {}
     for j, f in enumerate(names):
-        estimate = float(boot.estimate[k + j] - boot.estimate[j])
+        estimate = float(boot_estimate[j])
         d = diffs[:, j][np.isfinite(diffs[:, j])]
         low, high = (
             (float(np.quantile(d, alpha)), float(np.quantile(d, 1.0 - alpha)))

@@ -78,7 +78,7 @@ def paired_campaign(
         {
             "request_id": ids,
             "predicted_codes": [[c, str(t)] for c, t in zip(challenger, truth, strict=True)],
-            "scores": [[0.7, 0.2]] * m,
+            "scores": [[0.8, 0.2]] * m,
             "model_version": ["3.0.0"] * m,
         }
     )
@@ -109,6 +109,11 @@ def test_a_challenger_truly_better_by_3_points_is_found_better():
         disc["challenger_only_share"] - disc["champion_only_share"]
     )
     assert result.discordant.num_rows == disc["champion_only"] + disc["challenger_only"]
+    # The challenger's rows in any order: the same figures (matched by request id).
+    shuffled = challenger.take(np.random.default_rng(0).permutation(challenger.num_rows))
+    again = compare_models(gold, shuffled, threshold=0.5, levels=LEVELS, replicates=500)
+    for name in ("accuracy_subclass", "top_5_accuracy", "accuracy_auto_coded"):
+        assert again.summary["differences"][name] == result.summary["differences"][name]
     # Top-2 holds the truth for the challenger by construction.
     assert figures["challenger"]["top_2_accuracy"]["estimate"] == pytest.approx(1.0)
 

@@ -1,11 +1,24 @@
-"""Push: 10,000 gold-standard tasks with their top-5 pre-annotations into a real Label Studio.
+"""Push: ``--tasks`` gold-standard tasks into a real Label Studio, in each suggestion mode.
 
-Baseline (same run, same server): Label Studio's bare bulk import of the same tasks without
-predictions and without our idempotence check. Starts its own Label Studio (a copy of the migrated
-template, a few seconds) unless
-CAMPAIGNS_LABEL_STUDIO_URL and CAMPAIGNS_LABEL_STUDIO_TOKEN point at one.
+For each mode of ``--suggestions`` (default: all four) a project with that mode's labeling
+config gets the same sampled units as tasks through the product's push
+(``LabelStudioGateway.import_tasks``: idempotence check, batches of 1,000): ``preselected``
+(top-5 suggestions and the top-1 as a Label Studio prediction: the case with predictions),
+``shown`` (the same suggestions, no prediction: the case without), ``hidden`` (blind: no
+suggestion, no prediction), ``randomized`` (half of each, by the seeded draw).
 
-    python -m benchmarks.bench_push --tasks 10000
+Reference (same run, same server): Label Studio's bare bulk import of the preselected tasks'
+data without predictions and without our idempotence check, through its SDK in batches of
+1,000. The bare import and the modes alternate, ``--rounds`` times (a fresh project each
+time); each figure is the best of its rounds. When the script started Label Studio itself it
+also shows the server's CPU time of each import, which the machine's load disturbs less than
+the wall time.
+
+The last line is ``ratio: X``: our push with predictions (``preselected``, else the first mode
+measured) / the bare import, in time (lower is better; 2 is half the bare rate).
+
+    python -m benchmarks.bench_push --tasks 10000 [--suggestions preselected]
+    python -m benchmarks.bench_push --tasks 100000
 """
 
 from __future__ import annotations
@@ -13,16 +26,20 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks._common import CODES, TITLES, timed
+from campaigns.config import Settings
 from campaigns.duck import connect, fetch_arrow
 from campaigns.labelstudio.gateway import LabelStudioGateway
+from campaigns.labelstudio.gold.config import gold_standard_config
 from campaigns.labelstudio.gold.tasks import gold_tasks
+from campaigns.nomenclatures import old_nomenclature
+from campaigns.state.models import SuggestionMode
 from campaigns.traffic.synthetic import generate_traffic
 
-CONFIG = """<View><Text name="text" value="$text"/>
-<Choices name="suggested" toName="text" value="$suggestions" choice="single"/></View>"""
+BATCH = 1000
 
 
 def sample_table(n: int):
@@ -41,10 +58,35 @@ def sample_table(n: int):
     )
 
 
+def server_cpu_seconds(pid: int | None) -> float:
+    """CPU time used so far by the Label Studio process (Linux), 0 when not ours to read."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument(
+        "--suggestions",
+        choices=[*(m.value for m in SuggestionMode), "all"],
+        default="all",
+        help="The suggestion mode to push in (default: each of them, one project each).",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=0, help="Runs of each import (default: 2, 1 from 50k)."
+    )
     args = parser.parse_args()
+    n = args.tasks
+    rounds = args.rounds or (2 if n < 50_000 else 1)
+    modes = (
+        list(SuggestionMode) if args.suggestions == "all" else [SuggestionMode(args.suggestions)]
+    )
     server = None
     url, token = (
         os.environ.get("CAMPAIGNS_LABEL_STUDIO_URL"),
@@ -55,39 +97,77 @@ def main() -> None:
 
         server = start_label_studio_copy(Path(tempfile.mkdtemp(prefix="bench-ls-")))
         url, token = server.url, server.token
+    pid = server.pid if server else None
+    titles = dict(zip(CODES, TITLES, strict=True))
+    sample = sample_table(n)
+    nomenclature = old_nomenclature(Settings(_env_file=None))
+    tasks = {m: gold_tasks(sample, 1, lambda c: titles.get(c), suggestions=m) for m in modes}
+    preselected = gold_tasks(sample, 1, lambda c: titles.get(c), suggestions="preselected")
+    bare_tasks = [{"data": t["data"]} for t in preselected]
+    # (wall, server CPU) of each run; the rerun of our push once its tasks are all there.
+    runs: dict[str, list[tuple[float, float]]] = {m: [] for m in [*modes, "bare"]}
+    reruns: dict[str, float] = {}
     try:
         gateway = LabelStudioGateway(url, token)
-        titles = dict(zip(CODES, TITLES, strict=True))
-        tasks = gold_tasks(sample_table(args.tasks), 1, lambda c: titles.get(c))
-        ours_project = gateway.create_project("bench push ours", CONFIG)
-        imported, ours = timed(lambda: gateway.import_tasks(ours_project, tasks))
-        assert imported == args.tasks and gateway.task_count(ours_project) == args.tasks
-        _, rerun = timed(lambda: gateway.import_tasks(ours_project, tasks))
 
-        bare_tasks = [{"data": t["data"]} for t in tasks]
-        bare_project = gateway.create_project("bench push bare", CONFIG)
+        def measure(key: str, push: Callable[[], object]) -> None:
+            cpu = server_cpu_seconds(pid)
+            _, seconds = timed(push)
+            runs[key].append((seconds, server_cpu_seconds(pid) - cpu))
 
-        def bare() -> None:
-            for start in range(0, len(bare_tasks), 1000):
-                gateway.client.projects.import_tasks(
-                    id=bare_project, request=bare_tasks[start : start + 1000]
+        for round_ in range(rounds):
+            project = gateway.create_project(
+                f"bench push bare {round_}", gold_standard_config(nomenclature, "fr", "preselected")
+            )
+
+            def bare(p: int = project) -> None:
+                for start in range(0, n, BATCH):
+                    gateway.client.projects.import_tasks(
+                        id=p, request=bare_tasks[start : start + BATCH]
+                    )
+
+            measure("bare", bare)
+            assert gateway.task_count(project) == n
+            for mode in modes:
+                project = gateway.create_project(
+                    f"bench push {mode} {round_}", gold_standard_config(nomenclature, "fr", mode)
                 )
-
-        _, naive = timed(bare)
+                measure(
+                    mode,
+                    lambda p=project, t=tasks[mode]: gateway.import_tasks(p, t, batch_size=BATCH),
+                )
+                assert gateway.task_count(project) == n
+                if round_ == 0:
+                    again, reruns[mode] = timed(
+                        lambda p=project, t=tasks[mode]: gateway.import_tasks(p, t)
+                    )
+                    assert again == 0
     finally:
         if server:
             server.stop()
-    n = args.tasks
-    print(f"push of {n:,} tasks into Label Studio (batches of 1,000)")
+    best = {k: min(v) for k, v in runs.items()}
+    cpu = pid is not None
+    print(f"push of {n:,} gold tasks into Label Studio (batches of {BATCH:,}), best of {rounds}")
+    bare_s, bare_cpu = best["bare"]
+    for mode in modes:
+        seconds, server_s = best[mode]
+        predicted = sum(1 for t in tasks[mode] if t.get("predictions"))
+        print(
+            f"  ours, {mode:11s} ({predicted:7,} predictions): {seconds:7.2f} s "
+            f"{n / seconds:7,.0f} tasks/s  {seconds / bare_s:5.2f}x bare"
+            + (
+                f"  (Label Studio CPU {server_s:6.2f} s, {server_s / bare_cpu:5.2f}x)"
+                if cpu
+                else ""
+            )
+            + f"   rerun, nothing to import: {reruns[mode]:5.2f} s"
+        )
     print(
-        f"  annotation-campaigns push (with top-5 predictions): {ours:6.2f} s"
-        f"  {n / ours:7,.0f} tasks/s"
+        f"  reference, bare import, no predictions    : {bare_s:7.2f} s {n / bare_s:7,.0f} tasks/s"
+        + (f"             (Label Studio CPU {bare_cpu:6.2f} s)" if cpu else "")
     )
-    print(
-        f"  bare bulk import, no predictions                 : {naive:6.2f} s"
-        f"  {n / naive:7,.0f} tasks/s"
-    )
-    print(f"  rerun of the push (all present, nothing imported) : {rerun:6.2f} s")
+    headline = SuggestionMode.PRESELECTED if SuggestionMode.PRESELECTED in modes else modes[0]
+    print(f"ratio: {best[headline][0] / bare_s:.2f}")
 
 
 if __name__ == "__main__":

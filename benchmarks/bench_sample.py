@@ -1,18 +1,27 @@
-"""Sampling: 2,000 units from 10M rows of traffic (90 day partitions), on local disk and on S3.
+"""Sampling: 2,000 units from ``--rows`` rows of traffic (90 day partitions), local disk and S3.
 
-Each method runs in its own process so its peak memory is its own (best of three runs for
-the DuckDB methods, one for pandas):
-- ``srs``: our simple random sample (reproducible md5 permutation, inclusion probabilities)
+Methods (each run in a process of its own, so its peak memory is its own):
+
+- ``srs``: our simple random sample (reproducible splitmix64 permutation, inclusion
+  probabilities)
 - ``stratified``: our stratified sample over 20 confidence-index strata, proportional
   allocation with at least 2 per stratum (one pass: a per-stratum heap of the smallest keys)
-- ``duckdb``: bare DuckDB ``USING SAMPLE 2000 ROWS (reservoir)`` over the same columns, the
-  engine's floor for one scan of the window
-- ``pandas``: load the window into memory, cut the strata, ``groupby().sample()``
+- ``duckdb``: the reference, bare DuckDB ``USING SAMPLE 2000 ROWS (reservoir)`` over the same
+  columns: the engine's floor for one scan of the window
+- ``pandas``: load the window into memory, cut the strata, ``groupby().sample()`` (up to 10M
+  rows: beyond, it needs more memory than the machine has)
 
-On S3 (SeaweedFS started by the script on 127.0.0.1) the same files are read through the Arrow
-dataset, as the product does.
+Ours and the reference alternate, one run per process, ``--rounds`` times; each figure is the
+best of its runs. On S3 (SeaweedFS started by the script on 127.0.0.1, 10M rows at most) ours
+goes through ``sampling_source`` as the product does (the window's files copied to local disk,
+then sampled there) and the reference scans the same files through the Arrow dataset. Above
+10M rows the 10M case is run too, to show how time grows with the rows.
+
+The last line is ``ratio: X``, ours stratified / the bare scan in time (lower is better): on
+S3 when S3 is measured, else on local disk at ``--rows``.
 
     python -m benchmarks.bench_sample --rows 10000000
+    python -m benchmarks.bench_sample --rows 100000000
 """
 
 from __future__ import annotations
@@ -30,6 +39,13 @@ from benchmarks._common import peak_rss_mib, synthetic_traffic_root, timed
 
 N = 2000
 EDGES = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 20 confidence bins
+BASE_ROWS = 10_000_000  # the size the scaling is measured from; also the S3 and pandas bound
+LABELS = {
+    "srs": "ours, simple random sample     ",
+    "stratified": "ours, stratified (20 strata)   ",
+    "duckdb": "bare DuckDB scan, same columns ",
+    "pandas": "pandas load + groupby().sample ",
+}
 
 
 def run(method: str, root: str) -> dict[str, float]:
@@ -38,6 +54,7 @@ def run(method: str, root: str) -> dict[str, float]:
     from campaigns.storage import Storage
     from campaigns.traffic.window import (
         Window,
+        sampling_source,
         traffic_dataset,
         window_relation,
         window_rows_fetcher,
@@ -47,26 +64,28 @@ def run(method: str, root: str) -> dict[str, float]:
     storage = Storage.open(root)
     design = Design(confidence_edges=EDGES) if method == "stratified" else Design()
 
-    def ours() -> int:
-        con = connect()
-        view = window_relation(con, storage, window)
-        fetch = window_rows_fetcher(storage, window)
-        return draw_sample_from(con, view.name, design, n=N, seed=1, fetch_rows=fetch).sample_size
+    def ours() -> int:  # as campaigns.sampling.registry.draw_sample does
+        with connect() as con, sampling_source(storage, window) as source:
+            view = window_relation(con, source, window)
+            fetch = window_rows_fetcher(source, window)
+            return draw_sample_from(
+                con, view.name, design, n=N, seed=1, fetch_rows=fetch
+            ).sample_size
 
     def bare() -> int:
-        con = connect()
-        if root.startswith("s3://"):
-            con.register("traffic_all", traffic_dataset(storage))
-            source = "traffic_all"
-        else:
-            source = f"read_parquet('{root}/traffic/*/*.parquet', hive_partitioning=true)"
-        return len(
-            con.execute(
-                f"SELECT * FROM {source}"
-                " WHERE day >= DATE '2026-06-01' AND day < DATE '2026-09-01'"
-                f" USING SAMPLE {N} ROWS (reservoir, 1)"
-            ).fetchall()
-        )
+        with connect() as con:
+            if root.startswith("s3://"):
+                con.register("traffic_all", traffic_dataset(storage))
+                source = "traffic_all"
+            else:
+                source = f"read_parquet('{root}/traffic/*/*.parquet', hive_partitioning=true)"
+            return len(
+                con.execute(
+                    f"SELECT * FROM {source}"
+                    " WHERE day >= DATE '2026-06-01' AND day < DATE '2026-09-01'"
+                    f" USING SAMPLE {N} ROWS (reservoir, 1)"
+                ).fetchall()
+            )
 
     def pandas_stratified() -> int:
         import numpy as np
@@ -79,9 +98,7 @@ def run(method: str, root: str) -> dict[str, float]:
         return min(N, len(pd.concat(parts)))
 
     go = {"srs": ours, "stratified": ours, "duckdb": bare, "pandas": pandas_stratified}[method]
-    # Best of three for the fast methods (same process, same page cache for all of them).
-    runs = [timed(go) for _ in range(1 if method == "pandas" else 3)]
-    taken, seconds = runs[0][0], min(t for _, t in runs)
+    taken, seconds = timed(go)
     assert abs(taken - N) <= 20, taken
     return {"seconds": seconds, "peak_rss_mib": peak_rss_mib()}
 
@@ -97,24 +114,32 @@ def _child(args: list[str], env: dict[str, str] | None = None) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def _report(title: str, root: str, methods: list[str], env: dict[str, str] | None) -> None:
-    labels = {
-        "srs": "ours, simple random sample     ",
-        "stratified": "ours, stratified (20 strata)   ",
-        "duckdb": "bare DuckDB scan, same columns ",
-        "pandas": "pandas load + groupby().sample ",
-    }
+def _measure(
+    title: str, root: str, methods: list[str], env: dict[str, str] | None, rounds: int
+) -> dict[str, dict[str, float]]:
+    """Each method once per round, in turn (ours and the reference alternate); best of each."""
+    runs: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
+    for _ in range(rounds):
+        for method in methods:
+            if method == "pandas" and runs[method]:
+                continue  # one run: it is the slow, memory-bound comparison
+            runs[method].append(json.loads(_child(["--method", method, "--root", root], env)))
     print(title)
-    results = {}
+    best = {}
     for method in methods:
-        results[method] = json.loads(_child(["--method", method, "--root", root], env))
-        r = results[method]
-        print(f"  {labels[method]}: {r['seconds']:6.2f} s   peak RSS {r['peak_rss_mib']:7.0f} MiB")
-    strat, bare = results["stratified"]["seconds"], results["duckdb"]["seconds"]
+        seconds = min(r["seconds"] for r in runs[method])
+        rss = max(r["peak_rss_mib"] for r in runs[method])
+        best[method] = {"seconds": seconds, "peak_rss_mib": rss}
+        print(
+            f"  {LABELS[method]}: {seconds:7.2f} s   peak RSS {rss:7.0f} MiB"
+            f"   (best of {len(runs[method])})"
+        )
+    strat, bare = best["stratified"]["seconds"], best["duckdb"]["seconds"]
     line = f"  stratified / bare scan: {strat / bare:.2f}x the time"
-    if "pandas" in results:
-        line += f"; pandas / stratified: {results['pandas']['seconds'] / strat:.1f}x"
+    if "pandas" in best:
+        line += f"; pandas / stratified: {best['pandas']['seconds'] / strat:.1f}x"
     print(line)
+    return best
 
 
 def _upload_to_s3(root: Path, workdir: Path) -> tuple[object, dict[str, str]]:
@@ -144,8 +169,9 @@ def _upload_to_s3(root: Path, workdir: Path) -> tuple[object, dict[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=BASE_ROWS)
+    parser.add_argument("--rounds", type=int, default=3, help="Runs of each method (best of).")
     parser.add_argument("--method", choices=["prepare", "srs", "stratified", "duckdb", "pandas"])
     parser.add_argument("--root")
     parser.add_argument("--no-s3", action="store_true", help="Skip the S3 half.")
@@ -158,26 +184,45 @@ def main() -> None:
         return
     # Data are made in a child process: Linux children inherit the parent's peak RSS.
     root = Path(_child(["--method", "prepare", "--rows", str(args.rows)]))
-    rows = f"{args.rows:,} rows, 90 day partitions"
-    _report(
-        f"sample of {N} from {rows}, local disk",
+    local = ["srs", "stratified", "duckdb"] + (["pandas"] if args.rows <= BASE_ROWS else [])
+    results = _measure(
+        f"sample of {N} from {args.rows:,} rows, 90 day partitions, local disk",
         str(root),
-        ["srs", "stratified", "duckdb", "pandas"],
+        local,
         None,
+        args.rounds,
     )
-    if args.no_s3:
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        server, env = _upload_to_s3(root, Path(tmp))
-        try:
-            _report(
-                f"sample of {N} from {rows}, S3 (SeaweedFS on loopback)",
-                "s3://bench",
-                ["srs", "stratified", "duckdb"],
-                env,
-            )
-        finally:
-            server.stop()  # type: ignore[attr-defined]
+    ratio = results["stratified"]["seconds"] / results["duckdb"]["seconds"]
+    if args.rows > BASE_ROWS:
+        base_root = Path(_child(["--method", "prepare", "--rows", str(BASE_ROWS)]))
+        base = _measure(
+            f"the same from {BASE_ROWS:,} rows, local disk (the scaling's base)",
+            str(base_root),
+            ["stratified", "duckdb"],
+            None,
+            args.rounds,
+        )
+        grow = results["stratified"]["seconds"] / base["stratified"]["seconds"]
+        print(
+            f"  ours stratified, {args.rows:,} / {BASE_ROWS:,} rows: {grow:.1f}x the time for "
+            f"{args.rows / BASE_ROWS:.0f}x the rows; peak RSS "
+            f"{results['stratified']['peak_rss_mib']:.0f} MiB"
+        )
+    if not args.no_s3 and args.rows <= BASE_ROWS:
+        with tempfile.TemporaryDirectory() as tmp:
+            server, env = _upload_to_s3(root, Path(tmp))
+            try:
+                s3 = _measure(
+                    f"sample of {N} from {args.rows:,} rows, S3 (SeaweedFS on loopback)",
+                    "s3://bench",
+                    ["stratified", "duckdb", "srs"],
+                    env,
+                    args.rounds,
+                )
+            finally:
+                server.stop()  # type: ignore[attr-defined]
+        ratio = s3["stratified"]["seconds"] / s3["duckdb"]["seconds"]
+    print(f"ratio: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,12 @@ from campaigns.sampling.designs import Design, draw_sample_from, prepare_units, 
 from campaigns.sampling.planning import Plan, plan_sample_size
 from campaigns.state.models import Campaign, Sample
 from campaigns.storage import Storage
-from campaigns.traffic.window import Window, window_relation, window_rows_fetcher
+from campaigns.traffic.window import (
+    Window,
+    sampling_source,
+    window_relation,
+    window_rows_fetcher,
+)
 
 SAMPLES_DIR = "samples"
 
@@ -72,8 +77,9 @@ def draw_sample(
     existing = session.get(Sample, sample_id)
     if existing is not None and storage.exists(f"{SAMPLES_DIR}/{sample_id}.parquet"):
         return existing
-    with connect() as con:
-        view = window_relation(con, storage, window)
+    # On S3 the window is read from a temporary local copy (see ``sampling_source``).
+    with connect() as con, sampling_source(storage, window) as source:
+        view = window_relation(con, source, window)
         excluded = previous_units(session, storage) if design.exclude_previous else None
         result = draw_sample_from(
             con,
@@ -83,7 +89,7 @@ def draw_sample(
             seed=seed,
             sections=sections,
             excluded=excluded,
-            fetch_rows=window_rows_fetcher(storage, window),
+            fetch_rows=window_rows_fetcher(source, window),
         )
         table = result.table.append_column("sample_id", [[sample_id] * result.table.num_rows])
         uri = storage.write_table(table, f"{SAMPLES_DIR}/{sample_id}.parquet")

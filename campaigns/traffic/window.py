@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -117,6 +123,79 @@ def window_rows_fetcher(storage: Storage, window: Window):  # -> RowFetcher | No
         return traffic_dataset(storage).to_table(filter=wanted)
 
     return fetch
+
+
+# Parallel GETs when copying a window off S3: one stream per file is slow on its own (each
+# waits on its round trips), 16 keep an S3 server and the local disk busy.
+_COPY_THREADS = 16
+_COPY_CHUNK = 8 << 20
+# Free space kept on the local disk beyond the copy itself.
+_COPY_HEADROOM = 512 << 20
+
+
+def _window_files(storage: Storage, window: Window) -> list[pafs.FileInfo]:
+    """The Parquet files of the window's ``day=`` partitions, with their sizes (one listing)."""
+    selector = pafs.FileSelector(storage.path(TRAFFIC_DIR), recursive=True, allow_not_found=True)
+    base = storage.path(TRAFFIC_DIR) + "/"
+    files = []
+    for info in storage.fs.get_file_info(selector):
+        if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
+            continue
+        partition, _, name = info.path.removeprefix(base).partition("/")
+        if not partition.startswith("day=") or "/" in name:
+            continue
+        try:
+            day = date.fromisoformat(partition.removeprefix("day="))
+        except ValueError:
+            continue
+        if window.start <= day < window.end:
+            files.append(info)
+    return files
+
+
+@contextmanager
+def sampling_source(storage: Storage, window: Window) -> Iterator[Storage]:
+    """The storage to draw a sample of ``window`` from: ``storage`` itself on a local disk; on
+    S3, a temporary local copy of the window's partitions, removed on exit.
+
+    Why copy: a sample reads the traffic twice (the light columns of every row to rank and
+    count, then every column of the drawn rows), and on S3 the second read is a filtered
+    Arrow scan that downloads and decodes every column of every row group holding a drawn
+    row, which with a few thousand drawn rows is all of them: 1.1-1.4x one bare scan of all
+    columns. Whole files fetched by parallel GETs (no decoding) arrive 3-5x faster than that
+    scan, and then DuckDB's local reader ranks on the light columns and decodes the other
+    columns of the drawn rows only. The copy costs local disk space the size of the window's
+    files (streamed, not held in memory); without that much free space the sample is drawn
+    from S3 directly, as before.
+    """
+    if isinstance(storage.fs, pafs.LocalFileSystem):
+        yield storage
+        return
+    files = _window_files(storage, window)
+    scratch = tempfile.mkdtemp(prefix="campaigns-window-")
+    try:
+        needed = sum(info.size or 0 for info in files)
+        if not files or shutil.disk_usage(scratch).free < needed + _COPY_HEADROOM:
+            yield storage  # nothing to copy (the helpful error comes from the scan) or no room
+            return
+        base = storage.path(TRAFFIC_DIR) + "/"
+
+        def copy(info: pafs.FileInfo) -> None:
+            target = os.path.join(scratch, TRAFFIC_DIR, info.path.removeprefix(base))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with storage.fs.open_input_stream(info.path) as source, open(target, "wb") as out:
+                while chunk := source.read(_COPY_CHUNK):
+                    out.write(chunk)
+
+        try:
+            with ThreadPoolExecutor(min(_COPY_THREADS, len(files))) as pool:
+                for _ in pool.map(copy, files):
+                    pass
+        except OSError as err:
+            raise storage._unavailable(err) from err
+        yield Storage.open(scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def daily_stats(storage: Storage, window: Window, threshold: float):  # -> pa.Table

@@ -1,9 +1,18 @@
-"""The only module that talks to Label Studio (through its SDK, and plain REST for webhooks).
+"""The only module that talks to Label Studio: through its SDK, and plain REST where the SDK
+has no surface (webhooks) or costs measurable time (task imports and reads, the hot paths).
 
 Imports are idempotent: each task carries a stable ``campaign_key`` (campaign id + request id);
 before importing, the keys already in the project are read back, so a push retried after a
 crash or a timeout imports exactly the missing tasks. Label Studio imports each batch in one
 database transaction, so a batch is in the project whole or not at all.
+
+Where Label Studio 1.23.2 spends a push's time (SQLite, 10,000 gold tasks, its CPU time): a
+bare import costs about 0.3 ms a task; a task with a prediction about 1.4 ms, two thirds of it
+in refreshing the task's counters (``update_tasks_counters``: a Django ``bulk_update`` building
+a CASE expression per task and counter), a cost every way of adding predictions pays (inline,
+or ``import_predictions`` after a bare import). Five results in one prediction cost more than
+one; batches of 1,000 to 5,000 cost about the same (250, 30% more); ``return_task_ids`` and
+``model_version`` change nothing measurable.
 """
 
 from __future__ import annotations

@@ -35,11 +35,17 @@ def test_api_lifecycle(api: TestClient, cli, tmp_path: Path, label_studio):
     sample_id = sample.json()["id"]
     assert sample.json()["sample_size"] == 12
 
-    created = api.post("/campaigns", json={"name": "api-gold", "sample_id": sample_id})
+    created = api.post(
+        "/campaigns",
+        json={"name": "api-gold", "sample_id": sample_id, "suggestions": "preselected"},
+    )
     assert created.status_code == 201, created.text
     campaign = created.json()
     assert campaign["status"] == "created" and campaign["ls_project_id"]
-    dup = api.post("/campaigns", json={"name": "api-gold", "sample_id": sample_id})
+    dup = api.post(
+        "/campaigns",
+        json={"name": "api-gold", "sample_id": sample_id, "suggestions": "preselected"},
+    )
     assert dup.status_code == 409 and dup.json()["error"]["type"] == "ConflictError"
 
     started = api.post(f"/campaigns/{campaign['id']}/push")

@@ -33,7 +33,7 @@ def test_pushed_tasks_show_the_builtin_context_titles(live_env, cli, label_studi
     settings = get_settings()
     with session_scope(settings) as session:
         sample_id = crud.list_samples(session)[0].id
-    cli("create", "gold-titles", "--sample", sample_id)
+    cli("create", "gold-titles", "--sample", sample_id, "--suggestions", "preselected")
     cli("push", "gold-titles")
     with session_scope(settings) as session:
         project_id = crud.get_campaign(session, "gold-titles").ls_project_id

@@ -79,7 +79,7 @@ def test_campaign_end_to_end(
     with session_scope(settings) as session:
         assert len(crud.list_samples(session)) == 1
 
-    cli("create", "gold-e2e", "--sample", sample.id)
+    cli("create", "gold-e2e", "--sample", sample.id, "--suggestions", "preselected")
     cli("push", "gold-e2e")
     again = cli("push", "gold-e2e").output
     assert "Pushed 0 new tasks (40 already there)" in again

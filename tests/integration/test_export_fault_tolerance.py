@@ -188,7 +188,7 @@ def test_s3_stopped_mid_export_then_restarted_gives_a_complete_export(
     cli("sample", "--days", "30", "--end", END, "--size", "16", "--seed", "7")
     with session_scope(get_settings()) as session:
         sample_id = crud.list_samples(session)[0].id
-    cli("create", NAME, "--sample", sample_id)
+    cli("create", NAME, "--sample", sample_id, "--suggestions", "preselected")
     cli("push", NAME)
     campaign = campaign_state(NAME)
     assert campaign.id is not None and campaign.ls_project_id is not None

@@ -31,7 +31,7 @@ def test_each_team_project_receives_exactly_its_units(live_env, cli, tmp_path: P
     with session_scope(settings) as session:
         sample = crud.list_samples(session)[0]
     out = cli(
-        "create", "routed", "--sample", sample.id,
+        "create", "routed", "--sample", sample.id, "--suggestions", "preselected",
         "--route", "trade=G", "--route", "food=10-11,56", "--route", "others=*",
     ).output  # fmt: skip
     assert "trade: project" in out and "others: project" in out

@@ -117,7 +117,10 @@ def test_label_studio_webhooks_trigger_debounced_exports(
     cli("traffic", "ingest", str(logs))
     sample = api.post("/samples", json={"size": 10, "days": 30, "end": END, "seed": 1})
     assert sample.status_code == 201, sample.text
-    created = api.post("/campaigns", json={"name": "hooked", "sample_id": sample.json()["id"]})
+    created = api.post(
+        "/campaigns",
+        json={"name": "hooked", "sample_id": sample.json()["id"], "suggestions": "preselected"},
+    )
     assert created.status_code == 201, created.text
     campaign_id, project_id = created.json()["id"], created.json()["ls_project_id"]
     pushed = api.post(f"/campaigns/{campaign_id}/push")

@@ -55,6 +55,12 @@ CLI_ONLY: dict[str, str] = {
     "settings": "prints the settings of the machine it runs on (secrets masked): the "
     "operator's check, not a manager's operation",
     "serve": "starts this API itself",
+    "transition dataset": "not yet served by the API: it trains a model over the whole input "
+    "(minutes on 10M rows); the core is campaigns.recoding.workflow, ready for a job",
+    "transition next-batch": "not yet served by the API (its core is "
+    "campaigns.recoding.workflow); run after 'transition dataset' on the same machine",
+    "transition create-batch": "not yet served by the API (its core is "
+    "campaigns.recoding.workflow); pairs with 'transition next-batch'",
 }
 
 

@@ -31,3 +31,14 @@ def fetch_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) ->
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
     rows = (con.execute(sql, params) if params is not None else con.execute(sql)).fetchall()
     return rows[0][0] if rows else None
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a DuckDB identifier, whatever it holds (double quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """``text`` as a DuckDB string literal (single quotes doubled), for the few statements
+    that take no parameters (COPY ... TO '<path>')."""
+    return "'" + text.replace("'", "''") + "'"

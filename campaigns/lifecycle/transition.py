@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 from sqlmodel import Session
 
-from campaigns.duck import connect, fetch_arrow
+from campaigns.duck import connect, fetch_arrow, quote_identifier
 from campaigns.errors import EmptySelectionError, InputFormatError
 from campaigns.metrics.headline import wilson
 from campaigns.sampling.designs import draw_simple_random_sample
@@ -50,6 +50,7 @@ def _with_request_ids(table: pa.Table, text_column: str, code_column: str) -> pa
             f"(it has: {', '.join(table.column_names)}).",
             "Name them with --text-column and --code-column.",
         )
+    text_q, code_q = quote_identifier(text_column), quote_identifier(code_column)
     with connect() as con:
         con.register("input", table)
         rid = (
@@ -57,8 +58,8 @@ def _with_request_ids(table: pa.Table, text_column: str, code_column: str) -> pa
         )
         return fetch_arrow(
             con,
-            f'SELECT {rid} AS request_id, "{text_column}" AS text, "{code_column}" AS code, '
-            f'* EXCLUDE ("{text_column}", "{code_column}"'
+            f"SELECT {rid} AS request_id, {text_q} AS text, {code_q} AS code, "
+            f"* EXCLUDE ({text_q}, {code_q}"
             + (', "request_id")' if "request_id" in table.column_names else ")")
             + " FROM input",
         )

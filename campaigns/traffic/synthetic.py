@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from campaigns.duck import connect
+from campaigns.duck import connect, quote_literal
 from nace_mapping import Nomenclature
 
 PREFIXES = np.array(
@@ -77,13 +77,12 @@ class SyntheticTraffic:
 
     def write_jsonl(self, path: Path) -> Path:
         """Write the logs as JSON lines with DuckDB (fast, and the exact log format)."""
-        con = connect()
-        con.register("logs", self.logs)
-        con.execute(
-            "COPY (SELECT * REPLACE (strftime(timestamp, '%Y-%m-%dT%H:%M:%S.%fZ') AS timestamp)"
-            f" FROM logs) TO '{path}' (FORMAT JSON)"
-        )
-        con.close()
+        with connect() as con:
+            con.register("logs", self.logs)
+            con.execute(
+                "COPY (SELECT * REPLACE (strftime(timestamp, '%Y-%m-%dT%H:%M:%S.%fZ') AS "
+                f"timestamp) FROM logs) TO {quote_literal(str(path))} (FORMAT JSON)"
+            )
         return path
 
 

@@ -171,7 +171,10 @@ def sampling_source(storage: Storage, window: Window) -> Iterator[Storage]:
     if isinstance(storage.fs, pafs.LocalFileSystem):
         yield storage
         return
-    files = _window_files(storage, window)
+    try:
+        files = _window_files(storage, window)
+    except OSError as err:
+        raise storage._unavailable(err) from err
     scratch = tempfile.mkdtemp(prefix="campaigns-window-")
     try:
         needed = sum(info.size or 0 for info in files)

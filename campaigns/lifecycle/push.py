@@ -45,6 +45,15 @@ class PushSummary:
     teams: dict[str, int] = field(default_factory=dict)
 
 
+def check_pushable(campaign: Campaign) -> None:
+    """An archived campaign is closed for good: it takes no more tasks."""
+    if campaign.status == CampaignStatus.ARCHIVED:
+        raise ConflictError(
+            f"Campaign {campaign.id} is archived: it takes no more tasks.",
+            "Create a new campaign on a new sample.",
+        )
+
+
 def push_campaign(
     session: Session,
     storage: Storage,
@@ -60,11 +69,7 @@ def push_campaign(
 
     A routed campaign pushes each team's units into its team's project.
     """
-    if campaign.status == CampaignStatus.ARCHIVED:
-        raise ConflictError(
-            f"Campaign {campaign.id} is archived: it takes no more tasks.",
-            "Create a new campaign on a new sample.",
-        )
+    check_pushable(campaign)
     teams = crud.team_campaigns(session, campaign)
     if teams:
         parts = [

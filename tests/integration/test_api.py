@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from campaigns.config import get_settings
+from campaigns.storage import Storage
 from services.api.main import create_app
 from services.expert_simulator import ExpertAnswer, LabelStudioExpert
 
@@ -80,10 +83,26 @@ def test_api_lifecycle(api: TestClient, cli, tmp_path: Path, label_studio):
     agreement = api.get(f"/campaigns/{campaign['id']}/progress").json()["agreement"]
     assert agreement["tasks_with_overlap"] == 2 and agreement["percent_agreement"] == 0.5
 
-    metrics = api.get(f"/campaigns/{campaign['id']}/metrics", params={"threshold": 0.5}).json()
-    assert metrics["accuracy"]["estimate"] == pytest.approx(1.0)
-    assert metrics["accuracy"]["n"] == 3
-    assert 0 < metrics["accuracy"]["ci_low"] < 1
+    got = api.get(f"/campaigns/{campaign['id']}/metrics", params={"threshold": 0.5}).json()
+    accuracy = got["summary"]["figures"]["accuracy"]
+    assert accuracy["estimate"] == pytest.approx(1.0)
+    assert accuracy["n"] == 3
+    assert 0 < accuracy["ci_low"] < 1
+    # One metrics path: the CLI, the GET, the job and the dashboard give the same figures.
+    printed = cli("metrics", str(campaign["id"]), "--threshold", "0.5", "--no-write", "--json")
+    assert json.loads(printed.stdout)["summary"] == got["summary"]
+    job = finished(api, api.post(f"/campaigns/{campaign['id']}/metrics?threshold=0.5"))
+    assert job["status"] == "succeeded", job
+    assert job["result"]["summary"] == got["summary"]
+    storage = Storage.from_settings(get_settings())
+    figures = storage.read_table(
+        job["result"]["tables"]["figures"].removeprefix(storage.root_uri + "/")
+    )
+    row = next(r for r in figures.to_pylist() if r["figure"] == "accuracy")
+    assert row["estimate"] == pytest.approx(accuracy["estimate"])
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(
+        (accuracy["ci_low"], accuracy["ci_high"])
+    )
 
     archived = api.post(f"/campaigns/{campaign['id']}/archive").json()
     assert archived["status"] == "archived"

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
 from campaigns.job_actions import export_action, metrics_action, push_action, run_action
+from campaigns.lifecycle.push import check_pushable
 from campaigns.state import crud, jobs
 from campaigns.state.db import get_engine
 from campaigns.state.jobs import Progress
@@ -78,6 +79,7 @@ def push_campaign(campaign_id: CampaignId, background: BackgroundTasks, service:
     push summary. An archived campaign makes the job fail with a ConflictError.
     """
     campaign = service.campaign(campaign_id)
+    check_pushable(campaign)  # refused now (409), not in the job
     action = push_action(service.settings, campaign_id)
     return start_job(background, service.session, service.settings, "push", campaign.id, action)
 

@@ -36,10 +36,9 @@ class ValidationCampaignMetrics:
 
     def as_json(self) -> dict[str, Any]:
         """What the CLI (``--json``) and the API give, under one set of keys."""
-        return {
+        return json_safe(self.metrics.summary) | {
             "campaign_id": self.campaign_id,
             "export_version": self.export_version,
-            "summary": json_safe(self.metrics.summary),
             "tables": self.written,
         }
 

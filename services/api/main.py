@@ -104,6 +104,7 @@ def create_app() -> FastAPI:
     app.include_router(samples.router, dependencies=protected, responses=ERRORS)
     app.include_router(planning.router, dependencies=protected, responses=ERRORS)
     app.include_router(campaigns.router, dependencies=protected, responses=ERRORS)
+    app.include_router(campaigns.adoptions, dependencies=protected, responses=ERRORS)
     app.include_router(transition.router, dependencies=protected, responses=ERRORS)
     app.include_router(monitoring.router, dependencies=protected, responses=ERRORS)
     app.include_router(retraining.router, dependencies=protected, responses=ERRORS)

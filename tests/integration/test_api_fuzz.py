@@ -31,6 +31,7 @@ def fuzz_env(live_env, monkeypatch):
     from campaigns.config import get_settings
 
     monkeypatch.setenv("CAMPAIGNS_API_TOKEN", TOKEN)
+    monkeypatch.setenv("CAMPAIGNS_WEBHOOK_SECRET", TOKEN)  # one header opens every route
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

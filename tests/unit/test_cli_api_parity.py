@@ -34,7 +34,7 @@ API_TWINS: dict[str, tuple[str, str]] = {
     "trend": ("post", "/trend"),
     "transition create": ("post", "/transition/campaigns"),
     "transition split": ("get", "/transition/campaigns/{campaign_id}/split"),
-    "adopt": ("post", "/campaigns/adopt"),
+    "adopt": ("post", "/adoptions"),
     "validation create": ("post", "/campaigns"),
     "validation metrics": ("get", "/campaigns/{campaign_id}/validation-metrics"),
 }

@@ -155,7 +155,7 @@ def compute_metrics(
     return start_job(background, service.session, service.settings, "metrics", campaign.id, action)
 
 
-@router.get("/{campaign_id}/validation-metrics", response_model=CampaignMetricsPublic)
+@router.get("/{campaign_id}/validation-metrics", response_model=dict[str, Any])
 def validation_metrics(
     campaign_id: CampaignId, service: ServiceDep, threshold: Threshold = None
 ) -> Any:
@@ -164,7 +164,10 @@ def validation_metrics(
     return service.validation_metrics(campaign_id, threshold=threshold, write=False).as_json()
 
 
-@router.post("/adopt", response_model=JobPublic, status_code=202)
+adoptions = APIRouter(prefix="/adoptions", tags=["campaigns"])
+
+
+@adoptions.post("", response_model=JobPublic, status_code=202)
 def adopt_project(body: AdoptRequest, background: BackgroundTasks, service: ServiceDep) -> Any:
     """Adopt an existing Label Studio project as a campaign (or refresh it), in the background.
 

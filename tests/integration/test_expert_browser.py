@@ -80,7 +80,7 @@ def page(label_studio) -> Iterator[Page]:
 
 @pytest.fixture
 def context_tables(live_env, tmp_path: Path, monkeypatch) -> None:
-    """Small context-title tables, so the context line carries titles (no ../shared)."""
+    """Small context-title tables written by the test, so the context line carries titles."""
     legal = tmp_path / "cj.csv"
     legal.write_text(f"code,libelle\n{CJ},{CJ_TITLE}\n1000,Entrepreneur individuel\n")
     natures = tmp_path / "natures.json"

@@ -65,7 +65,7 @@ from campaigns.errors import (
     InvalidArgumentError,
     ServiceUnavailableError,
 )
-from campaigns.labelstudio.gold.results import canonical
+from campaigns.labelstudio.regions import canonical
 from campaigns.lifecycle.export import latest_annotations, latest_gold
 from campaigns.metrics.anchoring import BLIND, with_arms
 from campaigns.metrics.bootstrap import proportion_intervals, stratified_bootstrap

@@ -36,7 +36,7 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
 
 from campaigns.config import get_settings
-from campaigns.labelstudio.gold.results import canonical
+from campaigns.labelstudio.regions import canonical
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.service import CampaignService
 from campaigns.state import crud

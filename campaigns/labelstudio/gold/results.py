@@ -12,7 +12,6 @@ every language.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,8 +26,20 @@ from campaigns.labelstudio.gold.config import (
     TAXONOMY,
     UNSURE,
 )
+from campaigns.labelstudio.regions import (
+    annotation_rows,
+    annotator_of,
+    canonical,
+    choices_of,
+    first_choice,
+    has_choice,
+    rating_of,
+    taxonomy_code,
+    text_of,
+)
 from campaigns.labelstudio.remark_codes import flag_code_in_remark
-from campaigns.labelstudio.texts import labels_of
+
+__all__ = ["ANNOTATION_SCHEMA", "annotations_table", "canonical", "has_choice", "parse_annotation"]
 
 ANNOTATION_SCHEMA = pa.schema(
     [
@@ -50,46 +61,15 @@ ANNOTATION_SCHEMA = pa.schema(
     ]
 )
 
-_SUBCLASS = re.compile(r"^(\d{2})\.?(\d{2})([A-Za-z]?)$")
-
-
-def canonical(code: str | None) -> str | None:
-    """``6201z`` -> ``62.01Z``; anything else is returned stripped (then fails validation)."""
-    if code is None:
-        return None
-    text = code.strip().split(" ")[0]
-    match = _SUBCLASS.match(text)
-    return f"{match[1]}.{match[2]}{match[3].upper()}" if match else text
-
-
-def _values(result: list[dict[str, Any]], from_name: str, key: str) -> list[Any]:
-    return [r.get("value", {}).get(key) for r in result if r.get("from_name") == from_name]
-
-
-def _annotator(annotation: dict[str, Any]) -> str:
-    who = annotation.get("completed_by")
-    if isinstance(who, dict):
-        return str(who.get("email") or who.get("id"))
-    return str(who)
-
-
-def has_choice(values: Iterable[Any], alias: str) -> bool:
-    """Whether ``alias`` (a config's stored value) was chosen, stored as alias or as label."""
-    accepted = {alias} | labels_of(alias)
-    return any(str(value) in accepted for value in values)
-
 
 def parse_annotation(annotation: dict[str, Any], is_valid: Callable[[str], bool]) -> dict[str, Any]:
-    result = annotation.get("result") or []
-    suggested = next(iter(_values(result, SUGGESTED, "choices")), None)
-    suggested_code = canonical(suggested[0]) if suggested else None
-    paths = next(iter(_values(result, TAXONOMY, "taxonomy")), None)
-    taxonomy_code = canonical(paths[0][-1]) if paths and paths[0] else None
-    flags = next(iter(_values(result, FLAGS, "choices")), None) or []
-    remark = next(iter(_values(result, REMARK, "text")), None)
-    rating = next(iter(_values(result, DIFFICULTY, "rating")), None)
+    result = annotation.get("result")
+    suggested = first_choice(result, SUGGESTED)
+    suggested_code = canonical(str(suggested)) if suggested is not None else None
+    taxonomy = taxonomy_code(result, TAXONOMY)
+    flags = choices_of(result, FLAGS)
 
-    code, reason = taxonomy_code or suggested_code, None
+    code, reason = taxonomy or suggested_code, None
     if annotation.get("was_cancelled"):
         status, code = "skipped", None
     elif has_choice(flags, CANNOT_CODE):
@@ -102,15 +82,15 @@ def parse_annotation(annotation: dict[str, Any], is_valid: Callable[[str], bool]
         status = "coded"
     row = {
         "annotation_id": annotation.get("id"),
-        "annotator": _annotator(annotation),
+        "annotator": annotator_of(annotation),
         "status": status,
         "code": code if status == "coded" else None,
         "suggested_code": suggested_code,
-        "taxonomy_code": taxonomy_code,
+        "taxonomy_code": taxonomy,
         "invalid_reason": reason,
         "unsure": has_choice(flags, UNSURE),
-        "remark": remark[0] if isinstance(remark, list) and remark else remark,
-        "difficulty": int(rating) if rating is not None else None,
+        "remark": text_of(result, REMARK),
+        "difficulty": rating_of(result, DIFFICULTY),
         "lead_time": annotation.get("lead_time"),
         "created_at": annotation.get("created_at"),
         "updated_at": annotation.get("updated_at"),
@@ -120,12 +100,6 @@ def parse_annotation(annotation: dict[str, Any], is_valid: Callable[[str], bool]
 
 def annotations_table(tasks: Iterable[dict[str, Any]], is_valid: Callable[[str], bool]) -> pa.Table:
     """One row per annotation of the exported tasks (Label Studio JSON export format)."""
-    rows = []
-    for task in tasks:
-        data = task.get("data") or {}
-        for annotation in task.get("annotations") or []:
-            row = parse_annotation(annotation, is_valid)
-            row["request_id"] = data.get("request_id")
-            row["task_id"] = task.get("id")
-            rows.append(row)
-    return pa.Table.from_pylist(rows, schema=ANNOTATION_SCHEMA)
+    return annotation_rows(
+        tasks, lambda annotation, _data: parse_annotation(annotation, is_valid), ANNOTATION_SCHEMA
+    )

@@ -15,25 +15,43 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from campaigns.labelstudio.gold.config import HasTree, search_taxonomy
-from campaigns.labelstudio.texts import DEFAULT_LANGUAGE, texts_for
+from campaigns.labelstudio.blocks import (
+    REMARK,
+    TEXT,
+    HasTree,
+    remark_area,
+    search_taxonomy,
+    text_and_context,
+)
+from campaigns.labelstudio.texts import DEFAULT_LANGUAGE, LabelingTexts, texts_for
 
-TEXT = "text"
 SCOPE = "scope"
 CANDIDATE = "candidate"
 FALLBACK = "fallback"
-REMARK = "remark"
 IN_SCOPE = "in_scope"
 OUT_OF_SCOPE = "out_of_scope"
 NONE_OF_THESE = "NONE"
 
 
+__all__ = ["REMARK", "TEXT", "candidates_and_search", "transition_config"]
+
+
+def candidates_and_search(
+    view: ET.Element, texts: LabelingTexts, new_nomenclature: HasTree
+) -> None:
+    """The old code's candidates (read from the task), then the whole new nomenclature."""
+    ET.SubElement(view, "Header", value=texts.candidates_header)
+    ET.SubElement(
+        view, "Choices", name=CANDIDATE, toName=TEXT, value="$candidates", choice="single"
+    )
+    ET.SubElement(view, "Header", value=texts.fallback_header)
+    search_taxonomy(view, FALLBACK, new_nomenclature, texts.search_placeholder)
+
+
 def transition_config(new_nomenclature: HasTree, language: str = DEFAULT_LANGUAGE) -> str:
     texts = texts_for(language)
     view = ET.Element("View")
-    ET.SubElement(view, "Header", value=texts.description_header)
-    ET.SubElement(view, "Text", name=TEXT, value="$text")
-    ET.SubElement(view, "Text", name="context", value="$context_display")
+    text_and_context(view, texts)
     ET.SubElement(view, "Text", name="old_code", value="$old_code_display")
     ET.SubElement(view, "Header", value=texts.scope_question)
     scope = ET.SubElement(
@@ -41,19 +59,6 @@ def transition_config(new_nomenclature: HasTree, language: str = DEFAULT_LANGUAG
     )
     ET.SubElement(scope, "Choice", value=texts.in_scope, alias=IN_SCOPE)
     ET.SubElement(scope, "Choice", value=texts.out_of_scope, alias=OUT_OF_SCOPE)
-    ET.SubElement(view, "Header", value=texts.candidates_header)
-    ET.SubElement(
-        view, "Choices", name=CANDIDATE, toName=TEXT, value="$candidates", choice="single"
-    )
-    ET.SubElement(view, "Header", value=texts.fallback_header)
-    search_taxonomy(view, FALLBACK, new_nomenclature, texts.search_placeholder)
-    ET.SubElement(
-        view,
-        "TextArea",
-        name=REMARK,
-        toName=TEXT,
-        placeholder=texts.remark_placeholder,
-        maxSubmissions="1",
-        rows="2",
-    )
+    candidates_and_search(view, texts, new_nomenclature)
+    remark_area(view, texts)
     return ET.tostring(view, encoding="unicode")

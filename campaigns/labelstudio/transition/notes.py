@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from campaigns.config import Settings
 from campaigns.errors import ConfigurationError
-from campaigns.labelstudio.gold.results import canonical
+from campaigns.labelstudio.regions import canonical
 
 CODE_COLUMN = "code"
 NOTE_COLUMN = "note"

@@ -11,7 +11,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from campaigns.labelstudio.gold.results import canonical, has_choice
+from campaigns.labelstudio.regions import (
+    annotation_rows,
+    annotator_of,
+    canonical,
+    first_choice,
+    has_choice,
+    taxonomy_code,
+    text_of,
+)
 from campaigns.labelstudio.transition.config import (
     CANDIDATE,
     FALLBACK,
@@ -39,24 +47,31 @@ TRANSITION_SCHEMA = pa.schema(
 )
 
 
-def _first(result: list[dict[str, Any]], name: str, key: str) -> Any:
-    for region in result:
-        if region.get("from_name") == name:
-            return region.get("value", {}).get(key)
-    return None
+def candidate_values(data: dict[str, Any]) -> set[str]:
+    """The candidate codes a task offered (its dynamic choices, "none of these" left out)."""
+    candidates = data.get("candidates")
+    values = {str(c["value"]) for c in candidates or [] if isinstance(c, dict) and "value" in c}
+    return values - {NONE_OF_THESE}
+
+
+def picked_code(result: Any) -> str | None:
+    """The new code an expert picked: one found in the whole nomenclature wins (the more
+    specific act) over a candidate; "none of these" is no code."""
+    fallback = taxonomy_code(result, FALLBACK)
+    picked = first_choice(result, CANDIDATE)
+    if fallback:
+        return fallback
+    return canonical(str(picked)) if picked and picked != NONE_OF_THESE else None
 
 
 def parse_transition_annotation(
     annotation: dict[str, Any], data: dict[str, Any], is_new_code: Callable[[str], bool]
 ) -> dict[str, Any]:
-    result = annotation.get("result") or []
-    candidates = {c["value"] for c in data.get("candidates", [])} - {NONE_OF_THESE}
-    picked = (_first(result, CANDIDATE, "choices") or [None])[0]
-    path = (_first(result, FALLBACK, "taxonomy") or [[]])[0]
-    fallback = canonical(path[-1]) if path else None
-    scope = (_first(result, SCOPE, "choices") or [None])[0]
-    remark = _first(result, REMARK, "text")
-    code = fallback or (canonical(picked) if picked and picked != NONE_OF_THESE else None)
+    result = annotation.get("result")
+    candidates = candidate_values(data)
+    picked = first_choice(result, CANDIDATE)
+    scope = first_choice(result, SCOPE)
+    code = picked_code(result)
     if annotation.get("was_cancelled"):
         status, code = "skipped", None
     elif code is None:
@@ -67,13 +82,13 @@ def parse_transition_annotation(
         status = "coded"
     return {
         "annotation_id": annotation.get("id"),
-        "annotator": str(annotation.get("completed_by")),
+        "annotator": annotator_of(annotation),
         "old_code": data.get("old_code"),
         "status": status,
         "new_code": code,
         "in_candidates": code in candidates if code else None,
         "out_of_scope": has_choice([scope], OUT_OF_SCOPE) if scope else None,
-        "remark": remark[0] if isinstance(remark, list) and remark else remark,
+        "remark": text_of(result, REMARK),
         "lead_time": annotation.get("lead_time"),
         "updated_at": annotation.get("updated_at"),
     }
@@ -82,12 +97,8 @@ def parse_transition_annotation(
 def transition_annotations(
     tasks: Iterable[dict[str, Any]], is_new_code: Callable[[str], bool]
 ) -> pa.Table:
-    rows = []
-    for task in tasks:
-        data = task.get("data") or {}
-        for annotation in task.get("annotations") or []:
-            row = parse_transition_annotation(annotation, data, is_new_code)
-            row["request_id"] = data.get("request_id")
-            row["task_id"] = task.get("id")
-            rows.append(row)
-    return pa.Table.from_pylist(rows, schema=TRANSITION_SCHEMA)
+    return annotation_rows(
+        tasks,
+        lambda annotation, data: parse_transition_annotation(annotation, data, is_new_code),
+        TRANSITION_SCHEMA,
+    )

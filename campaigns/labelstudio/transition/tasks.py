@@ -16,8 +16,8 @@ from typing import Any
 import pyarrow as pa
 
 from campaigns.labelstudio.gateway import KEY_FIELD
-from campaigns.labelstudio.gold.results import canonical
 from campaigns.labelstudio.gold.tasks import ContextTitles, context_display
+from campaigns.labelstudio.regions import canonical
 from campaigns.labelstudio.texts import CONTEXT_FIELDS, DEFAULT_LANGUAGE, texts_for
 from campaigns.labelstudio.transition.config import NONE_OF_THESE
 

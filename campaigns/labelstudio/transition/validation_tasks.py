@@ -29,27 +29,41 @@ from xml.etree import ElementTree as ET
 
 import pyarrow as pa
 
+from campaigns.labelstudio.blocks import (
+    NO,
+    VERDICT,
+    YES,
+    HasTree,
+    remark_area,
+    text_and_context,
+    verdict_block,
+)
 from campaigns.labelstudio.gateway import KEY_FIELD
-from campaigns.labelstudio.gold.config import HasTree, search_taxonomy
-from campaigns.labelstudio.gold.results import canonical
 from campaigns.labelstudio.gold.tasks import ContextTitles, context_display
-from campaigns.labelstudio.texts import CONTEXT_FIELDS, DEFAULT_LANGUAGE, labels_of, texts_for
+from campaigns.labelstudio.regions import (
+    annotation_rows,
+    annotator_of,
+    canonical,
+    first_choice,
+    taxonomy_code,
+    text_of,
+    verdict_of,
+)
+from campaigns.labelstudio.texts import CONTEXT_FIELDS, DEFAULT_LANGUAGE, texts_for
 from campaigns.labelstudio.transition.config import (
     CANDIDATE,
     FALLBACK,
     NONE_OF_THESE,
     REMARK,
-    TEXT,
+    candidates_and_search,
 )
+from campaigns.labelstudio.transition.results import candidate_values, picked_code
 from campaigns.labelstudio.transition.tasks import candidate_html, context_json
 
 if TYPE_CHECKING:
     from campaigns.config import Settings
     from campaigns.labelstudio.kinds import CampaignKit
 
-VERDICT = "verdict"
-YES = "yes"
-NO = "no"
 PROPOSED = "proposed"
 TitleLookup = Callable[[str], str | None]
 
@@ -81,41 +95,11 @@ def transition_validation_config(
     """The labeling config: the proposal, yes/no, and on "no" the other candidates."""
     texts = texts_for(language)
     view = ET.Element("View")
-    ET.SubElement(view, "Header", value=texts.description_header)
-    ET.SubElement(view, "Text", name=TEXT, value="$text")
-    ET.SubElement(view, "Text", name="context", value="$context_display")
+    text_and_context(view, texts)
     ET.SubElement(view, "Text", name="old_code", value="$old_code_display")
     ET.SubElement(view, "Text", name=PROPOSED, value="$proposed_display")
-    ET.SubElement(view, "Header", value=texts.validation_question)
-    verdict = ET.SubElement(
-        view,
-        "Choices",
-        name=VERDICT,
-        toName=TEXT,
-        choice="single",
-        showInline="true",
-        required="true",
-    )
-    ET.SubElement(verdict, "Choice", value=texts.validation_yes, alias=YES)
-    ET.SubElement(verdict, "Choice", value=texts.validation_no, alias=NO)
-    other = ET.SubElement(
-        view, "View", visibleWhen="choice-selected", whenTagName=VERDICT, whenChoiceValue=NO
-    )
-    ET.SubElement(other, "Header", value=texts.candidates_header)
-    ET.SubElement(
-        other, "Choices", name=CANDIDATE, toName=TEXT, value="$candidates", choice="single"
-    )
-    ET.SubElement(other, "Header", value=texts.fallback_header)
-    search_taxonomy(other, FALLBACK, new_nomenclature, texts.search_placeholder)
-    ET.SubElement(
-        view,
-        "TextArea",
-        name=REMARK,
-        toName=TEXT,
-        placeholder=texts.remark_placeholder,
-        maxSubmissions="1",
-        rows="2",
-    )
+    candidates_and_search(verdict_block(view, texts), texts, new_nomenclature)
+    remark_area(view, texts)
     return ET.tostring(view, encoding="unicode")
 
 
@@ -193,18 +177,6 @@ def transition_validation_tasks(
     return tasks
 
 
-_YES = {YES} | labels_of("validation_yes")
-_NO = {NO} | labels_of("validation_no")
-
-
-def _first(result: list[dict[str, Any]], name: str, key: str) -> Any:
-    for region in result:
-        if isinstance(region, dict) and region.get("from_name") == name:
-            value = region.get("value")
-            return value.get(key) if isinstance(value, dict) else None
-    return None
-
-
 def parse_transition_validation(
     annotation: dict[str, Any], data: dict[str, Any], is_new_code: Callable[[str], bool]
 ) -> dict[str, Any]:
@@ -213,23 +185,18 @@ def parse_transition_validation(
     A code picked on "no" (a candidate, or one found in the whole nomenclature, which wins as
     the more specific act) is the answer; a code equal to the proposal is a confirmation.
     """
-    result = annotation.get("result") or []
+    result = annotation.get("result")
     proposed = data.get("proposed_code")
-    choices = _first(result, VERDICT, "choices") or []
-    verdict = (
-        NO if any(c in _NO for c in choices) else YES if any(c in _YES for c in choices) else None
-    )
-    picked = (_first(result, CANDIDATE, "choices") or [None])[0]
-    path = (_first(result, FALLBACK, "taxonomy") or [[]])[0]
-    fallback = canonical(path[-1]) if path else None
-    remark = _first(result, REMARK, "text")
+    verdict = verdict_of(result, VERDICT)
+    picked = first_choice(result, CANDIDATE)
+    fallback = taxonomy_code(result, FALLBACK)
     code: str | None = None
     if annotation.get("was_cancelled"):
         status = "skipped"
     elif verdict == YES and not fallback:
         status, code = "coded", proposed
     elif verdict == NO or fallback:
-        code = fallback or (canonical(picked) if picked and picked != NONE_OF_THESE else None)
+        code = picked_code(result)
         if code is not None:
             status = "coded" if is_new_code(code) else "invalid"
             code = code if status == "coded" else None
@@ -237,12 +204,12 @@ def parse_transition_validation(
             status = "none_of_these" if picked == NONE_OF_THESE else "rejected"
     else:
         status = "invalid"
-    candidates = {c["value"] for c in data.get("candidates", [])} - {NONE_OF_THESE}
+    candidates = candidate_values(data)
     if proposed:
         candidates.add(proposed)
     return {
         "annotation_id": annotation.get("id"),
-        "annotator": str(annotation.get("completed_by")),
+        "annotator": annotator_of(annotation),
         "old_code": data.get("old_code"),
         "status": status,
         "new_code": code,
@@ -252,7 +219,7 @@ def parse_transition_validation(
         if status == "coded"
         else (False if verdict == NO else None),
         "in_candidates": code in candidates if code else None,
-        "remark": remark[0] if isinstance(remark, list) and remark else remark,
+        "remark": text_of(result, REMARK),
         "lead_time": annotation.get("lead_time"),
         "updated_at": annotation.get("updated_at"),
     }
@@ -262,15 +229,11 @@ def transition_validation_annotations(
     tasks: Iterable[dict[str, Any]], is_new_code: Callable[[str], bool]
 ) -> pa.Table:
     """Every annotation of ``tasks`` (Label Studio's JSON) as ``VALIDATION_SCHEMA`` rows."""
-    rows = []
-    for task in tasks:
-        data = task.get("data") or {}
-        for annotation in task.get("annotations") or []:
-            row = parse_transition_validation(annotation, data, is_new_code)
-            row["request_id"] = data.get("request_id")
-            row["task_id"] = task.get("id")
-            rows.append(row)
-    return pa.Table.from_pylist(rows, schema=VALIDATION_SCHEMA)
+    return annotation_rows(
+        tasks,
+        lambda annotation, data: parse_transition_validation(annotation, data, is_new_code),
+        VALIDATION_SCHEMA,
+    )
 
 
 def transition_validation_kit(settings: Settings) -> CampaignKit:

@@ -16,22 +16,25 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from campaigns.labelstudio.gold.config import (
+from campaigns.labelstudio.blocks import (
     CANNOT_CODE,
     DIFFICULTY,
     FLAGS,
+    NO,
     REMARK,
     TAXONOMY,
     TEXT,
     UNSURE,
+    VERDICT,
+    YES,
     HasTree,
+    expert_flags,
     search_taxonomy,
+    text_and_context,
+    verdict_block,
 )
 from campaigns.labelstudio.texts import DEFAULT_LANGUAGE, texts_for
 
-VERDICT = "verdict"
-YES = "yes"
-NO = "no"
 GIVEN_CODE = "given_code"
 
 __all__ = [
@@ -53,46 +56,15 @@ __all__ = [
 def validation_config(nomenclature: HasTree, language: str = DEFAULT_LANGUAGE) -> str:
     """The labeling config of a validation campaign over ``nomenclature``.
 
-    No answer is pre-selected: a default "yes" would let a hurried expert confirm without
-    reading, and the share confirmed is exactly what the campaign measures. The search opens
-    on "no" only (``visibleWhen``; Label Studio matches the alias and leaves a hidden
-    control's result out of the submitted annotation).
+    The given code with its title, the yes/no verdict (``verdict_block``: nothing
+    pre-selected), and on "no" only the whole nomenclature to search.
     """
     texts = texts_for(language)
     view = ET.Element("View")
-    ET.SubElement(view, "Header", value=texts.description_header)
-    ET.SubElement(view, "Text", name=TEXT, value="$text")
-    ET.SubElement(view, "Text", name="context", value="$context_display")
+    text_and_context(view, texts)
     ET.SubElement(view, "Text", name=GIVEN_CODE, value="$given_code_display")
-    ET.SubElement(view, "Header", value=texts.validation_question)
-    verdict = ET.SubElement(
-        view,
-        "Choices",
-        name=VERDICT,
-        toName=TEXT,
-        choice="single",
-        showInline="true",
-        required="true",
-    )
-    ET.SubElement(verdict, "Choice", value=texts.validation_yes, alias=YES)
-    ET.SubElement(verdict, "Choice", value=texts.validation_no, alias=NO)
-    search = ET.SubElement(
-        view, "View", visibleWhen="choice-selected", whenTagName=VERDICT, whenChoiceValue=NO
-    )
+    search = verdict_block(view, texts)
     ET.SubElement(search, "Header", value=texts.validation_search_header)
     search_taxonomy(search, TAXONOMY, nomenclature, texts.search_placeholder)
-    flags = ET.SubElement(view, "Choices", name=FLAGS, toName=TEXT, choice="single")
-    ET.SubElement(flags, "Choice", value=texts.cannot_code, alias=CANNOT_CODE)
-    ET.SubElement(flags, "Choice", value=texts.unsure, alias=UNSURE)
-    ET.SubElement(
-        view,
-        "TextArea",
-        name=REMARK,
-        toName=TEXT,
-        placeholder=texts.remark_placeholder,
-        maxSubmissions="1",
-        rows="2",
-    )
-    ET.SubElement(view, "Header", value=texts.difficulty_header)
-    ET.SubElement(view, "Rating", name=DIFFICULTY, toName=TEXT, maxRating="5")
+    expert_flags(view, texts)
     return ET.tostring(view, encoding="unicode")

@@ -19,9 +19,18 @@ from typing import Any
 
 import pyarrow as pa
 
-from campaigns.labelstudio.gold.results import canonical, has_choice
+from campaigns.labelstudio.regions import (
+    annotation_rows,
+    annotator_of,
+    canonical,
+    choices_of,
+    has_choice,
+    rating_of,
+    taxonomy_code,
+    text_of,
+    verdict_of,
+)
 from campaigns.labelstudio.remark_codes import code_in_remark
-from campaigns.labelstudio.texts import labels_of
 from campaigns.labelstudio.validation.config import (
     CANNOT_CODE,
     DIFFICULTY,
@@ -56,65 +65,27 @@ VALIDATION_SCHEMA = pa.schema(
     ]
 )
 
-_YES = {YES} | labels_of("validation_yes")
-_NO = {NO} | labels_of("validation_no")
-
-
-def _first(result: list[dict[str, Any]], name: str, key: str) -> Any:
-    for region in result:
-        if isinstance(region, dict) and region.get("from_name") == name:
-            value = region.get("value")
-            return value.get(key) if isinstance(value, dict) else None
-    return None
-
-
-def _verdict(choices: Any) -> str | None:
-    values = [str(v) for v in choices] if isinstance(choices, list) else []
-    if any(v in _NO for v in values):
-        return NO
-    if any(v in _YES for v in values):
-        return YES
-    return None
-
-
-def _annotator(annotation: dict[str, Any]) -> str:
-    who = annotation.get("completed_by")
-    if isinstance(who, dict):
-        return str(who.get("email") or who.get("id"))
-    return str(who)
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, list):
-        return " ".join(str(v) for v in value) if value else None
-    return None if value is None else str(value)
-
 
 def parse_validation_annotation(
     annotation: dict[str, Any], data: dict[str, Any], is_valid: Callable[[str], bool]
 ) -> dict[str, Any]:
-    result = annotation.get("result") or []
-    result = result if isinstance(result, list) else []
+    result = annotation.get("result")
     given = canonical(str(data["given_code"])) if data.get("given_code") else None
-    verdict = _verdict(_first(result, VERDICT, "choices"))
-    paths = _first(result, TAXONOMY, "taxonomy")
-    leaf = paths[0][-1] if isinstance(paths, list) and paths and paths[0] else None
-    taxonomy_code = canonical(str(leaf)) if leaf is not None else None
-    flags = _first(result, FLAGS, "choices")
-    flags = flags if isinstance(flags, list) else []
-    remark = _text(_first(result, REMARK, "text"))
-    rating = _first(result, DIFFICULTY, "rating")
+    verdict = verdict_of(result, VERDICT)
+    taxonomy = taxonomy_code(result, TAXONOMY)
+    flags = choices_of(result, FLAGS)
+    remark = text_of(result, REMARK)
 
     code, reason = None, None
     if annotation.get("was_cancelled"):
         status = "skipped"
     elif has_choice(flags, CANNOT_CODE):
         status = "cannot_code"
-    elif taxonomy_code is not None:
-        code = taxonomy_code
+    elif taxonomy is not None:
+        code = taxonomy
         status = "coded" if is_valid(code) else "invalid"
         if status == "invalid":
-            reason, code = f"code {taxonomy_code} is not in the nomenclature", None
+            reason, code = f"code {taxonomy} is not in the nomenclature", None
     elif verdict == YES:
         if given is not None and is_valid(given):
             status, code = "coded", given
@@ -124,23 +95,23 @@ def parse_validation_annotation(
         status, reason = "invalid", "answered no without picking a code"
     else:
         status, reason = "invalid", "no answer"
-    if taxonomy_code is None and (status == "invalid" or (status == "coded" and verdict == YES)):
+    if taxonomy is None and (status == "invalid" or (status == "coded" and verdict == YES)):
         flagged = code_in_remark(remark, code, is_valid)
         if flagged is not None:
             (status, reason), code = flagged, None
     return {
         "annotation_id": annotation.get("id"),
-        "annotator": _annotator(annotation),
+        "annotator": annotator_of(annotation),
         "status": status,
         "code": code,
         "given_code": given,
         "verdict": verdict,
         "confirmed": (code == given) if status == "coded" else None,
-        "taxonomy_code": taxonomy_code,
+        "taxonomy_code": taxonomy,
         "invalid_reason": reason,
         "unsure": has_choice(flags, UNSURE),
         "remark": remark,
-        "difficulty": int(rating) if isinstance(rating, int | float) else None,
+        "difficulty": rating_of(result, DIFFICULTY),
         "lead_time": annotation.get("lead_time"),
         "created_at": annotation.get("created_at"),
         "updated_at": annotation.get("updated_at"),
@@ -151,12 +122,8 @@ def validation_annotations(
     tasks: Iterable[dict[str, Any]], is_valid: Callable[[str], bool]
 ) -> pa.Table:
     """One row per annotation of the exported tasks (Label Studio JSON export format)."""
-    rows = []
-    for task in tasks:
-        data = task.get("data") or {}
-        for annotation in task.get("annotations") or []:
-            row = parse_validation_annotation(annotation, data, is_valid)
-            row["request_id"] = data.get("request_id")
-            row["task_id"] = task.get("id")
-            rows.append(row)
-    return pa.Table.from_pylist(rows, schema=VALIDATION_SCHEMA)
+    return annotation_rows(
+        tasks,
+        lambda annotation, data: parse_validation_annotation(annotation, data, is_valid),
+        VALIDATION_SCHEMA,
+    )

@@ -17,8 +17,8 @@ from typing import Any
 import pyarrow as pa
 
 from campaigns.labelstudio.gateway import KEY_FIELD
-from campaigns.labelstudio.gold.results import canonical
 from campaigns.labelstudio.gold.tasks import ContextTitles, context_display, task_key
+from campaigns.labelstudio.regions import canonical
 from campaigns.labelstudio.texts import DEFAULT_LANGUAGE, texts_for
 
 TitleLookup = Callable[[str], str | None]

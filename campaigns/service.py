@@ -60,6 +60,8 @@ if TYPE_CHECKING:
     from campaigns.lifecycle.transition import TransitionPlan
     from campaigns.lifecycle.validation import ValidationCampaignMetrics
     from campaigns.metrics.label_free import LabelFreeEstimate
+    from campaigns.recoding.dataset import TransitionDataset
+    from campaigns.recoding.workflow import Batch, DatasetFiles, RegisteredBatch
     from campaigns.sampling.designs import Design
     from campaigns.sampling.planning import Plan
     from campaigns.traffic.drift import DriftResult
@@ -359,6 +361,45 @@ class CampaignService:
                 "Read a gold campaign's figures with 'campaigns metrics' instead.",
             )
         return transition_split(self.latest_gold(campaign.id or 0))
+
+    def transition_dataset(
+        self, ref: CampaignRef, *, min_confidence: float, folds: int = 5, seed: int = 0
+    ) -> tuple[TransitionDataset, DatasetFiles, list[Batch]]:
+        """Every input row of a transition with its NAF 2025 code and provenance, written."""
+        from campaigns.recoding.workflow import transition_dataset
+
+        return transition_dataset(self, ref, min_confidence=min_confidence, folds=folds, seed=seed)
+
+    def next_transition_batch(
+        self,
+        ref: CampaignRef,
+        *,
+        size: int,
+        floor: float,
+        seed: int = 0,
+        validate_above: float | None = None,
+        folds: int = 5,
+    ) -> RegisteredBatch:
+        """Draw and register a transition's next batch (where the model doubts); push nothing."""
+        from campaigns.recoding.workflow import register_next_batch
+
+        return register_next_batch(
+            self,
+            ref,
+            size=size,
+            floor=floor,
+            seed=seed,
+            validate_above=validate_above,
+            folds=folds,
+        )
+
+    def create_transition_batch(
+        self, ref: CampaignRef, sample_id: str, *, name: str | None = None, overlap: int = 1
+    ) -> Campaign:
+        """The campaign of a drawn batch sample (candidates, or confirm-or-reject tasks)."""
+        from campaigns.recoding.workflow import create_batch_campaign
+
+        return create_batch_campaign(self, ref, sample_id, name=name, overlap=overlap)
 
     def push(
         self,

@@ -17,6 +17,10 @@ from campaigns.labelstudio.transition.config import transition_config
 from campaigns.labelstudio.transition.notes import candidate_notes
 from campaigns.labelstudio.transition.results import transition_annotations
 from campaigns.labelstudio.transition.tasks import transition_tasks
+from campaigns.labelstudio.transition.validation_tasks import (
+    is_validation_sample,
+    transition_validation_kit,
+)
 from campaigns.labelstudio.validation.config import validation_config
 from campaigns.labelstudio.validation.results import validation_annotations
 from campaigns.labelstudio.validation.tasks import validation_tasks
@@ -89,6 +93,8 @@ def kit_for(campaign: CampaignBase | CampaignKind, settings: Settings) -> Campai
             ),
             annotations=lambda tasks: validation_annotations(tasks, old.__contains__),
         )
+    if not isinstance(campaign, CampaignKind) and is_validation_sample(campaign.sample_id):
+        return transition_validation_kit(settings)  # confirm or reject proposed codes
     new = new_nomenclature(settings)
     return CampaignKit(
         label_config=lambda: transition_config(new, language),

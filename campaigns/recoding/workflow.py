@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from campaigns.duck import connect, fetch_arrow
 from campaigns.errors import ConflictError, EmptySelectionError, InvalidArgumentError, NotFoundError
+from campaigns.labelstudio.transition.validation_tasks import VALIDATION_SAMPLE_SUFFIX
 from campaigns.lifecycle.export import latest_annotations, latest_gold
 from campaigns.lifecycle.transition import TRANSITION_DIR
 from campaigns.recoding.active_batches import DEFAULT_FLOOR
@@ -38,6 +40,7 @@ from campaigns.recoding.dataset import (
     TransitionDataset,
     build_dataset,
 )
+from campaigns.recoding.estimation import Interval
 from campaigns.recoding.next_batch import CHOOSE, VALIDATE, NextBatch, plan_next_batch
 from campaigns.sampling.registry import SAMPLES_DIR
 from campaigns.state.models import Campaign, CampaignCreate, CampaignKind, Sample
@@ -312,7 +315,7 @@ def register_next_batch(
         rows = plan.table.filter(pc.equal(plan.table.column("task"), part))
         if rows.num_rows == 0:
             continue
-        sample_id = batch_id if part == CHOOSE else f"{batch_id}-{VALIDATE}"
+        sample_id = batch_id if part == CHOOSE else f"{batch_id}{VALIDATION_SAMPLE_SUFFIX}"
         rows = (
             rows.append_column("sample_id", pa.array([sample_id] * rows.num_rows, pa.string()))
             .append_column("batch", pa.array([batch_id] * rows.num_rows, pa.string()))
@@ -346,7 +349,12 @@ def create_batch_campaign(
     name: str | None = None,
     overlap: int = 1,
 ) -> Campaign:
-    """A transition campaign on a registered batch sample (its 'choose' part)."""
+    """A transition campaign on a registered batch sample.
+
+    On the batch's 'choose' part experts pick among candidates; on its 'validate' part they
+    confirm or reject the proposed code (the kit follows the sample, see
+    ``campaigns.labelstudio.transition.validation_tasks``). Both answer into the dataset.
+    """
     campaign = transition_campaign(service, ref)
     sample = service.session.get(Sample, sample_id)
     params = _params(sample) if sample is not None else {}
@@ -355,19 +363,79 @@ def create_batch_campaign(
             f"No batch sample {sample_id!r} of the transition {campaign.name!r}.",
             f"Draw one with 'campaigns transition next-batch {campaign.name}'.",
         )
-    if params.get("part") == VALIDATE:
-        raise ConflictError(
-            f"Sample {sample_id} holds validation tasks (confirm or reject a proposed code), "
-            "which need the transition-validation kit in Label Studio's campaign kinds.",
-            "See campaigns/labelstudio/transition/validation_tasks.py (transition_validation_kit);"
-            " or draw the batch without --validate-above.",
-        )
+    validate = params.get("part") == VALIDATE
+    suffix = VALIDATION_SAMPLE_SUFFIX if validate else ""
+    what = "validation of proposed codes" if validate else "choice among candidates"
     return service.create(
         CampaignCreate(
-            name=name or f"{campaign.name}-r{params['round']}",
+            name=name or f"{campaign.name}-r{params['round']}{suffix}",
             sample_id=sample_id,
             kind=CampaignKind.TRANSITION,
             annotations_per_task=overlap,
-            description=f"NAF rév.2 -> NAF 2025 transition, batch {params['round']}",
+            description=f"NAF rév.2 -> NAF 2025 transition, batch {params['round']} ({what})",
         )
     )
+
+
+def _interval_json(interval: Interval | None) -> dict[str, float | int | None] | None:
+    if interval is None:
+        return None
+    finite = not math.isnan(interval.estimate)
+    return {
+        "estimate": interval.estimate if finite else None,
+        "ci_low": interval.ci_low if finite else None,
+        "ci_high": interval.ci_high if finite else None,
+        "n": interval.n,
+    }
+
+
+def dataset_summary(
+    result: TransitionDataset, files: DatasetFiles, batches: Sequence[Batch]
+) -> dict[str, object]:
+    """What ``campaigns transition dataset`` prints, as JSON (the API job's result)."""
+    run = result.run
+    expected = result.expected_accuracy_of_predicted
+    return {
+        "rows": sum(result.counts.values()),
+        "counts": dict(result.counts),
+        "files": {"dataset": files.dataset, "split": files.split, "to_experts": files.to_experts},
+        "batches": len(batches),
+        "expert_rows": len(run.experts),
+        "training_counts": dict(run.training_counts),
+        "cross_validation": None
+        if run.cv is None
+        else {
+            "folds": run.cv.folds,
+            "rows": run.cv.rows,
+            "accuracy": {k: _interval_json(v) for k, v in run.cv.accuracy.items()},
+        },
+        "calibrated": run.model.calibration.calibrated,
+        "expected_accuracy_of_predicted": None if math.isnan(expected) else expected,
+        "validation_confirmed": _interval_json(result.validation),
+        "min_confidence": result.min_confidence,
+        "notes": list(result.notes),
+    }
+
+
+def batch_summary(registered: RegisteredBatch) -> dict[str, object]:
+    """What ``campaigns transition next-batch`` prints, as JSON (the API job's result)."""
+    plan = registered.plan
+    return {
+        "batch_id": registered.batch_id,
+        "round": registered.round,
+        "pool": plan.pool,
+        "floor": plan.floor,
+        "pi_min": plan.pi_min,
+        "pi_max": plan.pi_max,
+        "samples": [
+            {
+                "id": s.id,
+                "size": s.sample_size,
+                "part": VALIDATE if s.id.endswith(VALIDATION_SAMPLE_SUFFIX) else CHOOSE,
+            }
+            for s in registered.samples
+        ],
+        "model_accuracy": None
+        if plan.run.cv is None
+        else _interval_json(plan.run.cv.accuracy.get("model")),
+    }

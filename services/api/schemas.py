@@ -392,3 +392,41 @@ class TransitionSplit(BaseModel):
     campaign_id: int
     export_version: str | None
     shares: list[TransitionShare]
+
+
+class TransitionDatasetRequest(BaseModel):
+    """Build a transition's whole dataset in NAF 2025 (``campaigns transition dataset``)."""
+
+    min_confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Predicted rows under it go to experts."
+    )
+    folds: int = Field(default=5, ge=0, le=20, description="Cross-validation folds (0: none).")
+    seed: int = Field(default=0, ge=0, le=MAX_ID)
+
+
+class TransitionBatchRequest(BaseModel):
+    """Draw a transition's next batch (``campaigns transition next-batch``)."""
+
+    size: int = Field(default=300, ge=1, le=MAX_SAMPLE_SIZE, description="Rows to draw.")
+    floor: float = Field(
+        default=0.2, gt=0.0, le=1.0, description="Share of the draw spread uniformly."
+    )
+    validate_above: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Rows whose confidence reaches it become confirm-or-reject tasks, in a "
+        "separate sample ('<batch>-validate').",
+    )
+    folds: int = Field(default=5, ge=0, le=20)
+    seed: int = Field(default=0, ge=0, le=MAX_ID)
+
+
+class TransitionBatchCampaign(BaseModel):
+    """The campaign of a drawn batch sample (``campaigns transition create-batch``)."""
+
+    sample_id: str = Field(
+        min_length=1, max_length=200, pattern=NAME_PATTERN, description="A sample of the batch."
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=NAME_PATTERN)
+    overlap: int = Field(default=1, ge=1, le=10, description="Experts per task.")

@@ -46,11 +46,9 @@ def dataset(
 
     Example: campaigns transition dataset naf2025-retail --min-confidence 0.6
     """
-    from campaigns.recoding.workflow import transition_dataset
-
     with context.service() as service:
-        result, files, batches = transition_dataset(
-            service, name, min_confidence=min_confidence, folds=folds, seed=seed
+        result, files, batches = service.transition_dataset(
+            name, min_confidence=min_confidence, folds=folds, seed=seed
         )
     console = context.console
     total = sum(result.counts.values())
@@ -126,11 +124,8 @@ def next_batch(
 
     Example: campaigns transition next-batch naf2025-retail --size 300
     """
-    from campaigns.recoding.workflow import register_next_batch
-
     with context.service() as service:
-        registered = register_next_batch(
-            service,
+        registered = service.next_transition_batch(
             name,
             size=size,
             floor=floor,
@@ -169,13 +164,15 @@ def create_batch(
 ) -> None:
     """Create the transition campaign of a batch drawn by next-batch (then push it).
 
+    On the batch's own sample experts choose among the candidates; on its '-validate' sample
+    (drawn with --validate-above) they confirm or reject the proposed code, and on "no" pick
+    among the other candidates.
+
     Example: campaigns transition create-batch naf2025-retail --sample transition-batch-1a2b3c
     """
-    from campaigns.recoding.workflow import create_batch_campaign
-
     with context.service() as service:
-        campaign = create_batch_campaign(
-            service, name, sample_id, name=campaign_name, overlap=overlap
+        campaign = service.create_transition_batch(
+            name, sample_id, name=campaign_name, overlap=overlap
         )
         cid, cname = campaign.id, campaign.name
     context.console.print(

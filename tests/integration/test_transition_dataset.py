@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from fastapi.testclient import TestClient
 
 from campaigns.config import get_settings
 from campaigns.labelstudio.gateway import LabelStudioGateway
@@ -26,6 +27,7 @@ from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.storage import Storage
 from nace_mapping import Correspondence
+from services.api.main import create_app
 from services.expert_simulator import LabelStudioExpert
 
 pytestmark = pytest.mark.integration
@@ -90,6 +92,48 @@ def test_two_batches_then_the_dataset(live_env, cli, tmp_path: Path, label_studi
     expert_rows = dataset.filter(pc.equal(dataset.column("provenance"), "expert")).to_pylist()
     assert len(expert_rows) == 50
     assert all(r["code"] == truth[r["request_id"]] and r["agreement"] == 1.0 for r in expert_rows)
+
+    # A third batch through the API, all of it confirm-or-reject tasks (--validate-above 0).
+    api = TestClient(create_app())
+    cid = first.id
+    started = api.post(
+        f"/transition/campaigns/{cid}/batches", json={"size": 10, "validate_above": 0.0}
+    )
+    assert started.status_code == 202, started.text
+    job = api.get(f"/jobs/{started.json()['id']}").json()
+    assert job["status"] == "succeeded", job
+    (part,) = job["result"]["samples"]
+    assert part["part"] == "validate" and part["size"] == 10
+    created = api.post(
+        f"/transition/campaigns/{cid}/batches/campaigns", json={"sample_id": part["id"]}
+    )
+    assert created.status_code == 201, created.text
+    third = created.json()
+    assert third["name"] == "naf25-ds-r3-validate"
+    cli("push", third["name"])
+    tasks = expert.tasks(third["ls_project_id"])
+    assert len(tasks) == 10
+    confirmed = 0
+    for task in tasks:
+        data = task["data"]
+        right = truth[data["request_id"]]
+        if data["proposed_code"] == right:
+            result = [choice(VERDICT, YES)]
+            confirmed += 1
+        else:
+            result = [choice(VERDICT, NO), choice(CANDIDATE, right)]
+        response = expert.client.post(
+            f"/api/tasks/{task['id']}/annotations/", json={"result": result}
+        )
+        response.raise_for_status()
+    cli("export", third["name"])
+    out = cli("transition", "dataset", "naf25-ds").output
+    assert "60 answered in 3 batch" in out
+    dataset = storage.read_table("transition/naf25-ds/dataset.parquet")
+    expert_rows = dataset.filter(pc.equal(dataset.column("provenance"), "expert")).to_pylist()
+    assert len(expert_rows) == 60
+    assert all(r["code"] == truth[r["request_id"]] for r in expert_rows)
+    assert "proposed code confirmed" in out and 0 < confirmed <= 10
 
 
 def test_validation_tasks_are_accepted_and_read_back_by_label_studio(live_env, label_studio):

@@ -34,6 +34,9 @@ API_TWINS: dict[str, tuple[str, str]] = {
     "trend": ("post", "/trend"),
     "transition create": ("post", "/transition/campaigns"),
     "transition split": ("get", "/transition/campaigns/{campaign_id}/split"),
+    "transition dataset": ("post", "/transition/campaigns/{campaign_id}/dataset"),
+    "transition next-batch": ("post", "/transition/campaigns/{campaign_id}/batches"),
+    "transition create-batch": ("post", "/transition/campaigns/{campaign_id}/batches/campaigns"),
     "adopt": ("post", "/adoptions"),
     "validation create": ("post", "/campaigns"),
     "validation metrics": ("get", "/campaigns/{campaign_id}/validation-metrics"),
@@ -55,12 +58,6 @@ CLI_ONLY: dict[str, str] = {
     "settings": "prints the settings of the machine it runs on (secrets masked): the "
     "operator's check, not a manager's operation",
     "serve": "starts this API itself",
-    "transition dataset": "not yet served by the API: it trains a model over the whole input "
-    "(minutes on 10M rows); the core is campaigns.recoding.workflow, ready for a job",
-    "transition next-batch": "not yet served by the API (its core is "
-    "campaigns.recoding.workflow); run after 'transition dataset' on the same machine",
-    "transition create-batch": "not yet served by the API (its core is "
-    "campaigns.recoding.workflow); pairs with 'transition next-batch'",
 }
 
 

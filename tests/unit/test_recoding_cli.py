@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pytest
 
 from campaigns.config import get_settings
+from campaigns.labelstudio.kinds import kit_for
 from campaigns.lifecycle.export import EXPORTS_DIR, export_dir
 from campaigns.lifecycle.training_set import read_training_set
 from campaigns.lifecycle.transition import prepare_transition
@@ -25,7 +26,7 @@ from campaigns.recoding.synthetic import synthetic_transition
 from campaigns.sampling.registry import SAMPLES_DIR
 from campaigns.state import crud
 from campaigns.state.db import session_scope
-from campaigns.state.models import CampaignCreate, CampaignKind, Sample
+from campaigns.state.models import Campaign, CampaignCreate, CampaignKind, Sample
 from campaigns.storage import Storage
 from nace_mapping import Correspondence
 
@@ -142,14 +143,27 @@ def test_dataset_then_next_batch_then_dataset_over_both_batches(transition, cli)
     assert len(set(weights.to_pylist())) > 2  # unequal weights over the two designs
 
 
-def test_validation_parts_are_registered_apart_and_refused_by_create_batch(transition, cli):
+def test_a_validation_part_becomes_a_campaign_of_confirm_or_reject_tasks(transition, cli):
+    storage = transition[0]
     cli("transition", "next-batch", "naf25", "--size", "40", "--validate-above", "0.0")
-    with session_scope(get_settings()) as session:
+    settings = get_settings()
+    with session_scope(settings) as session:
         samples = [s for s in crud.list_samples(session) if s.design == "pps-uncertainty"]
         assert [s.id.endswith("-validate") for s in samples] == [True]
         sample: Sample = samples[0]
-    refused = cli("transition", "create-batch", "naf25", "--sample", sample.id, ok=False)
-    assert refused.exit_code == 2 and "validation" in refused.output
+    # (create-batch itself makes a Label Studio project: see the integration tests)
+    campaign = Campaign(id=7, name="naf25-r2-validate", sample_id=sample.id, kind="transition")
+    kit = kit_for(campaign, settings)
+    assert 'name="verdict"' in kit.label_config() and 'name="candidate"' in kit.label_config()
+    drawn = storage.read_table(f"{SAMPLES_DIR}/{sample.id}.parquet")
+    tasks = kit.tasks(drawn, campaign.id)
+    assert len(tasks) == drawn.num_rows == 40
+    proposed = drawn.column("proposed_code").to_pylist()
+    assert [t["data"]["proposed_code"] for t in tasks] == proposed
+    # The choose part of a batch keeps the candidates' screen.
+    with session_scope(settings) as session:
+        first = crud.get_campaign(session, "naf25")
+    assert 'name="verdict"' not in kit_for(first, settings).label_config()
 
 
 def test_a_gold_campaign_is_refused(local_env, cli):
@@ -168,3 +182,45 @@ def test_a_gold_campaign_is_refused(local_env, cli):
         crud.add_campaign(session, CampaignCreate(name="g", sample_id="s1"))
     refused = cli("transition", "dataset", "g", ok=False)
     assert refused.exit_code == 2 and "not a transition" in refused.output
+
+
+def _job(api, started) -> dict:
+    assert started.status_code == 202, started.text
+    job = api.get(f"/jobs/{started.json()['id']}").json()  # background tasks ran already
+    assert job["status"] == "succeeded", job
+    return job["result"]
+
+
+def test_the_api_builds_the_dataset_and_draws_a_batch_as_the_cli_does(transition, cli):
+    from fastapi.testclient import TestClient
+
+    from services.api.main import create_app
+
+    storage, _truth, plan, answered = transition
+    api = TestClient(create_app())
+    with session_scope(get_settings()) as session:
+        cid = crud.get_campaign(session, "naf25").id
+    result = _job(api, api.post(f"/transition/campaigns/{cid}/dataset", json={"seed": 0}))
+    assert result["rows"] == plan.rows == sum(result["counts"].values())
+    assert result["counts"]["univocal"] == plan.univocal and result["batches"] == 1
+    assert result["expert_rows"] == answered
+    model = result["cross_validation"]["accuracy"]["model"]
+    assert 0.0 <= model["ci_low"] <= model["estimate"] <= model["ci_high"] <= 1.0
+    assert storage.exists("transition/naf25/dataset.parquet")
+
+    batch = {"size": 30, "validate_above": 0.9, "seed": 3}
+    result = _job(api, api.post(f"/transition/campaigns/{cid}/batches", json=batch))
+    assert result["round"] == 2 and result["batch_id"].startswith("transition-batch-")
+    sizes = {s["part"]: s["size"] for s in result["samples"]}
+    assert sum(sizes.values()) == 30 and set(sizes) <= {"choose", "validate"}
+    for sample in result["samples"]:
+        drawn = storage.read_table(f"{SAMPLES_DIR}/{sample['id']}.parquet")
+        assert drawn.num_rows == sample["size"]
+        assert sample["id"].endswith("-validate") == (sample["part"] == "validate")
+
+    # Refused at the request: not a transition campaign, an unknown one, a hostile sample id.
+    assert api.post("/transition/campaigns/999/dataset", json={}).status_code == 404
+    hostile = {"sample_id": "../../etc/passwd"}
+    answer = api.post(f"/transition/campaigns/{cid}/batches/campaigns", json=hostile)
+    assert answer.status_code == 422
+    assert api.post(f"/transition/campaigns/{cid}/batches", json={"size": 0}).status_code == 422

@@ -65,6 +65,9 @@ if TYPE_CHECKING:
     from campaigns.labelstudio.kinds import CampaignKit
 
 PROPOSED = "proposed"
+VALIDATION_SAMPLE_SUFFIX = "-validate"
+"""The suffix of a transition batch's validation sample (``transition-batch-<id>-validate``,
+named by ``campaigns.recoding.workflow``): a campaign on it gets the validation kit."""
 TitleLookup = Callable[[str], str | None]
 
 VALIDATION_SCHEMA = pa.schema(
@@ -87,6 +90,13 @@ VALIDATION_SCHEMA = pa.schema(
 )
 """One row per annotation. ``status``: ``coded`` (with ``new_code``), ``none_of_these``,
 ``rejected`` (a "no" that names no code), ``invalid`` (no answer), ``skipped``."""
+
+
+def is_validation_sample(sample_id: str) -> bool:
+    """Whether a transition campaign on ``sample_id`` confirms proposals (this module's kit)."""
+    return sample_id.startswith("transition-batch-") and sample_id.endswith(
+        VALIDATION_SAMPLE_SUFFIX
+    )
 
 
 def transition_validation_config(

@@ -1,4 +1,5 @@
-"""Transition campaigns (NAF rév.2 -> NAF 2025): create one from a table, read its split."""
+"""Transition campaigns (NAF rév.2 -> NAF 2025): create one from a table, read its split,
+build its dataset, draw its next batches and create their campaigns."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path
 
-from campaigns.job_actions import transition_action
-from campaigns.state.models import MAX_ID
+from campaigns.job_actions import run_action, transition_action
+from campaigns.service import CampaignService
+from campaigns.state.models import MAX_ID, CampaignPublic
 from services.api.deps import ServiceDep
 from services.api.routes.campaigns import start_job
-from services.api.schemas import JobPublic, TransitionCreate, TransitionSplit
+from services.api.schemas import (
+    JobPublic,
+    TransitionBatchCampaign,
+    TransitionBatchRequest,
+    TransitionCreate,
+    TransitionDatasetRequest,
+    TransitionSplit,
+)
 
 router = APIRouter(prefix="/transition", tags=["transition"])
 CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The campaign's id.")]
@@ -59,4 +68,95 @@ def transition_split(campaign_id: CampaignId, service: ServiceDep) -> Any:
         campaign_id=campaign_id,
         export_version=campaign.last_export_version,
         shares=shares.to_pylist(),
+    )
+
+
+@router.post("/campaigns/{campaign_id}/dataset", response_model=JobPublic, status_code=202)
+def transition_dataset(
+    campaign_id: CampaignId,
+    body: TransitionDatasetRequest,
+    background: BackgroundTasks,
+    service: ServiceDep,
+) -> Any:
+    """Every input row with its NAF 2025 code and provenance, written beside the recoding.
+
+    Provenances: univocal, expert, predicted (a classifier restricted to each row's
+    candidates), to_expert (under ``min_confidence``), unknown, quarantined. Reads every
+    batch's latest export. A job: its result holds the counts, the files written, the
+    model's cross-validated accuracy beside its baselines (95% intervals) and the notes.
+    """
+    from campaigns.recoding.workflow import dataset_summary, transition_campaign
+
+    transition_campaign(service, campaign_id)  # refused at once: unknown, or another kind
+
+    def action(svc: CampaignService) -> dict[str, object]:
+        return dataset_summary(
+            *svc.transition_dataset(
+                campaign_id, min_confidence=body.min_confidence, folds=body.folds, seed=body.seed
+            )
+        )
+
+    return start_job(
+        background,
+        service.session,
+        service.settings,
+        "transition-dataset",
+        campaign_id,
+        run_action(service.settings, action),
+    )
+
+
+@router.post("/campaigns/{campaign_id}/batches", response_model=JobPublic, status_code=202)
+def next_transition_batch(
+    campaign_id: CampaignId,
+    body: TransitionBatchRequest,
+    background: BackgroundTasks,
+    service: ServiceDep,
+) -> Any:
+    """Draw the next batch of unannotated multivocal rows, more likely where the model doubts.
+
+    Inclusion probabilities (1 - confidence, mixed with a uniform ``floor``) are recorded
+    with the sample(s). A job: its result names the batch and its samples; create each one's
+    campaign next (``POST /transition/campaigns/{id}/batches/campaigns``). Refused while an
+    earlier batch has no exported answer (its rows would be left out of every estimate).
+    """
+    from campaigns.recoding.workflow import batch_summary, transition_campaign
+
+    transition_campaign(service, campaign_id)  # refused at once: unknown, or another kind
+
+    def action(svc: CampaignService) -> dict[str, object]:
+        return batch_summary(
+            svc.next_transition_batch(
+                campaign_id,
+                size=body.size,
+                floor=body.floor,
+                seed=body.seed,
+                validate_above=body.validate_above,
+                folds=body.folds,
+            )
+        )
+
+    return start_job(
+        background,
+        service.session,
+        service.settings,
+        "transition-batch",
+        campaign_id,
+        run_action(service.settings, action),
+    )
+
+
+@router.post(
+    "/campaigns/{campaign_id}/batches/campaigns", response_model=CampaignPublic, status_code=201
+)
+def create_transition_batch(
+    campaign_id: CampaignId, body: TransitionBatchCampaign, service: ServiceDep
+) -> Any:
+    """The campaign (and Label Studio project) of a drawn batch sample; push it next.
+
+    On a batch's own sample experts choose among candidates; on its ``-validate`` sample
+    they confirm or reject the proposed code.
+    """
+    return service.create_transition_batch(
+        campaign_id, body.sample_id, name=body.name, overlap=body.overlap
     )

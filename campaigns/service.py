@@ -295,7 +295,9 @@ class CampaignService:
         """The campaign, its Label Studio project(s) and their webhooks, for any kind."""
         from campaigns.lifecycle.create import create_campaign, register_campaign_webhooks
 
-        campaign = create_campaign(self.session, self.gateway, self.kit(data), data)
+        campaign = create_campaign(
+            self.session, self.gateway, self.kit(data), data, language=self.settings.language
+        )
         register_campaign_webhooks(self.session, self.gateway, campaign, self.settings)
         return campaign
 

@@ -77,6 +77,9 @@ class LabelingTexts:
     validation_yes: str
     validation_no: str
     validation_search_header: str
+    # Label Studio projects.
+    project_descriptions: Mapping[str, str]
+    """A project's default description, by campaign kind; format with ``sample``."""
 
 
 FRENCH = LabelingTexts(
@@ -116,6 +119,13 @@ FRENCH = LabelingTexts(
     validation_yes="Oui, le code est correct",
     validation_no="Non, je choisis un autre code",
     validation_search_header="Non ? Cherchez le bon code dans la nomenclature",
+    project_descriptions={
+        "gold": "Campagne de référence : donnez le bon code NAF de chaque libellé "
+        "(échantillon {sample}).",
+        "transition": "Passage à la NAF 2025 : choisissez le nouveau code parmi les candidats "
+        "(échantillon {sample}).",
+        "validation": "Validation : confirmez ou corrigez le code proposé (échantillon {sample}).",
+    },
 )
 
 ENGLISH = LabelingTexts(
@@ -155,6 +165,12 @@ ENGLISH = LabelingTexts(
     validation_yes="Yes, the code is right",
     validation_no="No, I pick another code",
     validation_search_header="No? Search the right code in the nomenclature",
+    project_descriptions={
+        "gold": "Gold standard: give the right NACE code of each description (sample {sample}).",
+        "transition": "Move to NACE Rev.2.1: choose the new code among the candidates "
+        "(sample {sample}).",
+        "validation": "Validation: confirm or correct the given code (sample {sample}).",
+    },
 )
 
 TEXTS: dict[Language, LabelingTexts] = {"fr": FRENCH, "en": ENGLISH}

@@ -13,38 +13,49 @@ from campaigns.config import Settings
 from campaigns.labelstudio.gateway import LabelStudioGateway
 from campaigns.labelstudio.kinds import CampaignKit
 from campaigns.labelstudio.routing import parse_routes
+from campaigns.labelstudio.texts import DEFAULT_LANGUAGE, texts_for
 from campaigns.labelstudio.webhooks import register_for_campaign
 from campaigns.state import crud
 from campaigns.state.models import Campaign, CampaignCreate
 
 
 def _create_project(
-    gateway: LabelStudioGateway, kit: CampaignKit, campaign: Campaign, title: str
+    gateway: LabelStudioGateway, kit: CampaignKit, campaign: Campaign, title: str, language: str
 ) -> int:
     title = title if len(title) >= 3 else f"Campaign {title}"
+    default = (
+        texts_for(language).project_descriptions[campaign.kind].format(sample=campaign.sample_id)
+    )
     return gateway.create_project(
         title[:50],
         kit.label_config(),
-        description=campaign.description
-        or f"{campaign.kind} campaign on sample {campaign.sample_id}",
+        description=campaign.description or default,
         overlap=campaign.annotations_per_task,
     )
 
 
 def create_campaign(
-    session: Session, gateway: LabelStudioGateway, kit: CampaignKit, data: CampaignCreate
+    session: Session,
+    gateway: LabelStudioGateway,
+    kit: CampaignKit,
+    data: CampaignCreate,
+    *,
+    language: str = DEFAULT_LANGUAGE,
 ) -> Campaign:
     """Record the campaign and create its Label Studio project(s) (undone if that fails).
 
-    With a routing rule, one team campaign (and project) per team is created under it; the
-    campaign itself then has no project and stands for the whole.
+    With a routing rule, one team campaign (and project) per team is created under it, with
+    the campaign's kind, suggestion mode and overlap; the campaign itself then has no project
+    and stands for the whole. A project without a description gets one in ``language``.
     """
     routes = parse_routes(data.routing.split(";")) if data.routing.strip() else []
     campaign = crud.add_campaign(session, data)
     created = [campaign]
     try:
         if not routes:
-            campaign.ls_project_id = _create_project(gateway, kit, campaign, campaign.name)
+            campaign.ls_project_id = _create_project(
+                gateway, kit, campaign, campaign.name, language
+            )
             return crud.save(session, campaign)
         for route in routes:
             team = crud.add_campaign(
@@ -55,12 +66,13 @@ def create_campaign(
                     sample_id=campaign.sample_id,
                     description=campaign.description,
                     annotations_per_task=campaign.annotations_per_task,
+                    suggestions=campaign.suggestions,
                 ),
             )
             created.append(team)
             team.team, team.parent_id = route.team, campaign.id
             team.ls_project_id = _create_project(
-                gateway, kit, team, f"{campaign.name} / {route.team}"
+                gateway, kit, team, f"{campaign.name} / {route.team}", language
             )
             crud.save(session, team)
         return crud.save(session, campaign)

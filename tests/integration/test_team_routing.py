@@ -14,6 +14,7 @@ from campaigns.nomenclatures import old_nomenclature
 from campaigns.sampling.registry import load_sample_table
 from campaigns.state import crud
 from campaigns.state.db import session_scope
+from campaigns.state.models import SuggestionMode
 from campaigns.storage import Storage
 from services.expert_simulator import ExpertAnswer, LabelStudioExpert
 
@@ -62,6 +63,12 @@ def test_each_team_project_receives_exactly_its_units(live_env, cli, tmp_path: P
         parent = crud.get_campaign(session, "routed")
         teams = {t.team: t for t in crud.team_campaigns(session, parent)}
     assert set(teams) == {"trade", "food", "others"}
+    assert {t.suggestions for t in teams.values()} == {SuggestionMode.PRESELECTED}
+    project = expert.client.get(f"/api/projects/{teams['trade'].ls_project_id}/").json()
+    assert (
+        project["description"] == f"Campagne de référence : donnez le bon code NAF de "
+        f"chaque libellé (échantillon {sample.id})."
+    )  # French by default
     for name, campaign in teams.items():
         tasks = expert.tasks(campaign.ls_project_id)
         assert {t["data"]["request_id"] for t in tasks} == expected[name]

@@ -96,6 +96,8 @@ def test_every_language_says_everything():
         for field in fields(LabelingTexts):
             assert getattr(texts, field.name), (language, field.name)
         assert set(texts.context_labels) == set(CONTEXT_FIELDS)
+        assert set(texts.project_descriptions) == {k.value for k in CampaignKind}
+        assert all("{sample}" in d for d in texts.project_descriptions.values())
     # French is French: no displayed string is left in English.
     same = [
         f.name for f in fields(LabelingTexts) if getattr(FRENCH, f.name) == getattr(ENGLISH, f.name)

@@ -18,7 +18,12 @@ import pyarrow as pa
 from campaigns.labelstudio.gateway import KEY_FIELD
 from campaigns.labelstudio.gold.tasks import ContextTitles, context_display
 from campaigns.labelstudio.regions import canonical
-from campaigns.labelstudio.texts import CONTEXT_FIELDS, DEFAULT_LANGUAGE, texts_for
+from campaigns.labelstudio.texts import (
+    CONTEXT_FIELDS,
+    DEFAULT_LANGUAGE,
+    LabelingTexts,
+    texts_for,
+)
 from campaigns.labelstudio.transition.config import NONE_OF_THESE
 
 TitleLookup = Callable[[str], str | None]
@@ -52,6 +57,49 @@ def candidate_html(code: str, title: str, note: str | None) -> str:
     return html
 
 
+def candidate_choices(
+    codes: list[str],
+    new_title: TitleLookup,
+    notes: Mapping[str, str],
+    texts: LabelingTexts,
+) -> list[dict[str, str]]:
+    """The dynamic choices of a task: each candidate (code, title, note), then "none"."""
+    choices = [
+        {
+            "value": code,
+            "html": candidate_html(
+                code, new_title(code) or texts.untitled, notes.get(canonical(code) or code)
+            ),
+        }
+        for code in codes
+    ]
+    choices.append({"value": NONE_OF_THESE, "html": f"<i>{escape(texts.none_of_these)}</i>"})
+    return choices
+
+
+def transition_task_data(
+    row: Mapping[str, Any],
+    campaign_id: int,
+    old_title: TitleLookup,
+    texts: LabelingTexts,
+    *,
+    context_titles: ContextTitles | None,
+    language: str,
+) -> dict[str, Any]:
+    """What every transition task holds: its key, the text, its context and the old code."""
+    old = row["old_code"]
+    return {
+        KEY_FIELD: f"{campaign_id}:{row['request_id']}",
+        "request_id": row["request_id"],
+        "text": row["text"],
+        "context_display": context_display(context_json(row), context_titles, language),
+        "old_code": old,
+        "old_code_display": texts.old_code_line.format(
+            code=old, title=old_title(old) or texts.untitled
+        ),
+    }
+
+
 def transition_tasks(
     queue: pa.Table,
     campaign_id: int,
@@ -70,33 +118,15 @@ def transition_tasks(
     notes = candidate_notes or {}
     wanted = ["request_id", "text", "old_code", "candidates", "context", *CONTEXT_FIELDS]
     columns = [c for c in wanted if c in queue.column_names]
-    tasks = []
-    for row in queue.select(columns).to_pylist():
-        candidates = [
-            {
-                "value": code,
-                "html": candidate_html(
-                    code, new_title(code) or texts.untitled, notes.get(canonical(code) or code)
-                ),
+    return [
+        {
+            "data": transition_task_data(
+                row, campaign_id, old_title, texts, context_titles=context_titles, language=language
+            )
+            | {
+                "candidates": candidate_choices(row["candidates"], new_title, notes, texts),
+                "n_candidates": len(row["candidates"]),
             }
-            for code in row["candidates"]
-        ]
-        candidates.append({"value": NONE_OF_THESE, "html": f"<i>{escape(texts.none_of_these)}</i>"})
-        old = row["old_code"]
-        tasks.append(
-            {
-                "data": {
-                    KEY_FIELD: f"{campaign_id}:{row['request_id']}",
-                    "request_id": row["request_id"],
-                    "text": row["text"],
-                    "context_display": context_display(context_json(row), context_titles, language),
-                    "old_code": old,
-                    "old_code_display": texts.old_code_line.format(
-                        code=old, title=old_title(old) or texts.untitled
-                    ),
-                    "candidates": candidates,
-                    "n_candidates": len(row["candidates"]),
-                }
-            }
-        )
-    return tasks
+        }
+        for row in queue.select(columns).to_pylist()
+    ]

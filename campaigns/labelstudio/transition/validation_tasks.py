@@ -23,7 +23,6 @@ values are aliases and codes, never displayed words.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from html import escape
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
@@ -38,12 +37,10 @@ from campaigns.labelstudio.blocks import (
     text_and_context,
     verdict_block,
 )
-from campaigns.labelstudio.gateway import KEY_FIELD
-from campaigns.labelstudio.gold.tasks import ContextTitles, context_display
+from campaigns.labelstudio.gold.tasks import ContextTitles
 from campaigns.labelstudio.regions import (
     annotation_rows,
     annotator_of,
-    canonical,
     first_choice,
     taxonomy_code,
     text_of,
@@ -58,7 +55,7 @@ from campaigns.labelstudio.transition.config import (
     candidates_and_search,
 )
 from campaigns.labelstudio.transition.results import candidate_values, picked_code
-from campaigns.labelstudio.transition.tasks import candidate_html, context_json
+from campaigns.labelstudio.transition.tasks import candidate_choices, transition_task_data
 
 if TYPE_CHECKING:
     from campaigns.config import Settings
@@ -148,39 +145,25 @@ def transition_validation_tasks(
         proposed = row.get("proposed_code")
         if not proposed:
             continue  # nothing to confirm
-        others = [
-            {
-                "value": code,
-                "html": candidate_html(
-                    code, new_title(code) or texts.untitled, notes.get(canonical(code) or code)
-                ),
-            }
-            for code in row.get("candidates") or []
-            if code != proposed
-        ]
-        others.append({"value": NONE_OF_THESE, "html": f"<i>{escape(texts.none_of_these)}</i>"})
+        candidates = row.get("candidates") or []
+        others = [code for code in candidates if code != proposed]
         confidence = row.get("confidence")
         source = texts.given_by_model.format(
             confidence=f"{confidence:.2f}" if isinstance(confidence, float) else "-"
         )
-        old = row["old_code"]
+        data = transition_task_data(
+            row, campaign_id, old_title, texts, context_titles=context_titles, language=language
+        )
         tasks.append(
             {
-                "data": {
-                    KEY_FIELD: f"{campaign_id}:{row['request_id']}",
-                    "request_id": row["request_id"],
-                    "text": row["text"],
-                    "context_display": context_display(context_json(row), context_titles, language),
-                    "old_code": old,
-                    "old_code_display": texts.old_code_line.format(
-                        code=old, title=old_title(old) or texts.untitled
-                    ),
+                "data": data
+                | {
                     "proposed_code": proposed,
                     "proposed_display": texts.given_code_line.format(
                         source=source, code=proposed, title=new_title(proposed) or texts.untitled
                     ),
-                    "candidates": others,
-                    "n_candidates": len(row.get("candidates") or []),
+                    "candidates": candidate_choices(others, new_title, notes, texts),
+                    "n_candidates": len(candidates),
                 }
             }
         )

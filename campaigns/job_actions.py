@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import Session
 
@@ -18,9 +18,6 @@ from campaigns.config import Settings
 from campaigns.service import CampaignService
 from campaigns.state.jobs import Progress
 from campaigns.state.models import CampaignPublic
-
-if TYPE_CHECKING:
-    from campaigns.traffic.window import Window
 
 Action = Callable[[Session, Progress], Any]
 
@@ -100,54 +97,6 @@ def transition_action(
             "sample_size": plan.sample.sample_size,
             "campaign": CampaignPublic.model_validate(campaign).model_dump(mode="json"),
         }
-
-    return action
-
-
-def drift_action(
-    settings: Settings,
-    window: Window,
-    *,
-    baseline_days: int | None = None,
-    psi_max: float = 0.2,
-    accuracy_min: float | None = None,
-    accuracy: float | None = None,
-    min_count: int | None = None,
-    write: bool = True,
-) -> Action:
-    """Drift of ``window`` against the baseline right before it; the alerts are in the result."""
-
-    def action(session: Session, progress: Progress) -> Any:
-        check = CampaignService(session, settings).drift(
-            window,
-            baseline_days=baseline_days,
-            psi_max=psi_max,
-            accuracy_min=accuracy_min,
-            accuracy=accuracy,
-            min_count=min_count,
-            write=write,
-        )
-        return check.as_json()
-
-    return action
-
-
-def estimate_action(
-    settings: Settings,
-    reference_id: int,
-    window: Window,
-    *,
-    replicates: int = 200,
-    gold_id: int | None = None,
-    max_rows: int | None = None,
-) -> Action:
-    """Label-free accuracy of ``window`` (calibrated on the reference) beside a gold figure."""
-
-    def action(session: Session, progress: Progress) -> Any:
-        check = CampaignService(session, settings).estimate(
-            reference_id, window, replicates=replicates, gold=gold_id, max_rows=max_rows
-        )
-        return check.as_json()
 
     return action
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path
 
-from campaigns.job_actions import drift_action, estimate_action
+from campaigns.job_actions import run_action
 from campaigns.state.models import MAX_ID
 from campaigns.traffic.window import Window
 from services.api.deps import ServiceDep
@@ -27,15 +27,18 @@ def check_drift(body: DriftRequest, background: BackgroundTasks, service: Servic
     ``accuracy_min``) and where the reports were stored. An alert is a result, not a failure:
     the job succeeds; a scheduler reads ``result.alerts``.
     """
-    action = drift_action(
+    window = Window.last_days(body.days, body.end)
+    action = run_action(
         service.settings,
-        Window.last_days(body.days, body.end),
-        baseline_days=body.baseline_days,
-        psi_max=body.psi_max,
-        accuracy_min=body.accuracy_min,
-        accuracy=body.accuracy,
-        min_count=body.min_count,
-        write=body.write,
+        lambda svc: svc.drift(
+            window,
+            baseline_days=body.baseline_days,
+            psi_max=body.psi_max,
+            accuracy_min=body.accuracy_min,
+            accuracy=body.accuracy,
+            min_count=body.min_count,
+            write=body.write,
+        ).as_json(),
     )
     return start_job(background, service.session, service.settings, "drift", None, action)
 
@@ -58,12 +61,15 @@ def estimate_accuracy(
     campaign = service.campaign(campaign_id)
     if body.gold_campaign_id is not None:
         service.campaign(body.gold_campaign_id)
-    action = estimate_action(
+    window = Window.last_days(body.days, body.end)
+    action = run_action(
         service.settings,
-        campaign_id,
-        Window.last_days(body.days, body.end),
-        replicates=body.replicates,
-        gold_id=body.gold_campaign_id,
-        max_rows=body.max_rows,
+        lambda svc: svc.estimate(
+            campaign_id,
+            window,
+            replicates=body.replicates,
+            gold=body.gold_campaign_id,
+            max_rows=body.max_rows,
+        ).as_json(),
     )
     return start_job(background, service.session, service.settings, "estimate", campaign.id, action)

@@ -191,13 +191,31 @@ def linearised_variance(
     if n == 0:
         return np.full(k, np.nan), np.full(k, np.nan)
 
+    u = w[:, None] * (num - den * ratio) / safe_x
+    variance = stratified_variance(u, strata, sampling_fractions)
+    estimate = np.where(defined, ratio, np.nan)
+    return estimate, np.where(defined, variance, np.nan)
+
+
+def stratified_variance(
+    linearised: ArrayLike, strata: ArrayLike, sampling_fractions: ArrayLike | None = None
+) -> np.ndarray:
+    """``sum_h (1 - f_h) n_h / (n_h - 1) sum_{i in h} (u_i - mean_h u)^2`` per column of ``u``.
+
+    The variance of a total of linearised values ``u`` (``(n_units, k)``) under stratified
+    simple random sampling; a stratum with one unit adds nothing.
+    """
+    u = _as_2d(linearised, "linearised")
+    n = u.shape[0]
+    if n == 0:
+        return np.full(u.shape[1], np.nan)
     codes, _ = pd.factorize(np.asarray(strata), use_na_sentinel=False)
     order = np.argsort(codes, kind="stable")
     sizes = np.bincount(codes)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    u = (w[:, None] * (num - den * ratio) / safe_x)[order]
+    u = u[order]
     means = np.add.reduceat(u, starts, axis=0) / sizes[:, None]
-    u -= np.repeat(means, sizes, axis=0)
+    u = u - np.repeat(means, sizes, axis=0)
     squares = np.add.reduceat(u * u, starts, axis=0)
     factor = np.zeros(sizes.size)
     several = sizes > 1
@@ -208,9 +226,7 @@ def linearised_variance(
             raise ValueError("sampling_fractions must be n_units values in [0, 1]")
         per_stratum = np.bincount(codes, weights=f) / sizes
         factor *= 1.0 - per_stratum
-    variance = factor @ squares
-    estimate = np.where(defined, ratio, np.nan)
-    return estimate, np.where(defined, variance, np.nan)
+    return factor @ squares
 
 
 def kish_effective_n(denominators: ArrayLike, weights: ArrayLike) -> np.ndarray:

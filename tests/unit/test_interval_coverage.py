@@ -223,3 +223,111 @@ def test_score_interval_switches_to_exact_bounds_only_on_a_sparse_side():
     assert np.all(low[:5] <= p[:5]) and np.all(p[:5] <= high[:5])
     assert np.all(high[:5] - low[:5] > 0.01)
     assert np.isnan(low[5]) and np.isnan(high[5])
+
+
+# Calibrated estimator: the same four strata, now with each unit's confidence index known for
+# the whole population, as every request's is in the traffic. Strata are confidence bands
+# (the highest first); within a band, correctness still rises with confidence (logit slope
+# CONFIDENCE_SLOPE across the band), so the population's confidence deciles tell what the
+# strata do not. Weights are raked to the strata and the deciles
+# (``campaigns.metrics.weight_calibration``).
+BANDS = np.array([[0.8, 1.0], [0.6, 0.8], [0.3, 0.6], [0.0, 0.3]])
+CONFIDENCE_SLOPE = 3.0
+CALIBRATED_FIGURES = ((0.80, 400), (0.85, 400), (0.92, 400), (0.92, 100), (0.97, 100))
+CALIBRATED_RUNS = 1000
+
+
+@cache
+def confidence_population() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stratum and confidence decile per unit, success and domain indicators, true values."""
+    rng = np.random.default_rng(7)
+    stratum = np.repeat(np.arange(4), SIZES)
+    u = rng.random(SIZES.sum())
+    confidence = BANDS[stratum, 0] + u * (BANDS[stratum, 1] - BANDS[stratum, 0])
+    position = np.arange(SIZES.sum()) - np.repeat(np.cumsum(SIZES) - SIZES, SIZES)
+    num, den, truth = [], [], []
+    for t, m in CALIBRATED_FIGURES:
+        share = np.minimum(1.0, m / N_SAMPLE * SPREAD / (SIZES / SIZES.sum() @ SPREAD))
+        domain = position < np.repeat(np.round(SIZES * share).astype(int), SIZES)
+        low, high = -10.0, 10.0
+        for _ in range(60):
+            mid = (low + high) / 2
+            p = expit(logit(t) + mid + OFFSETS[stratum] + CONFIDENCE_SLOPE * (u - 0.5))
+            low, high = (mid, high) if p[domain].mean() < t else (low, mid)
+        p = expit(logit(t) + low + OFFSETS[stratum] + CONFIDENCE_SLOPE * (u - 0.5))
+        success = domain & (rng.random(SIZES.sum()) < p)
+        num.append(success)
+        den.append(domain)
+        truth.append(success.sum() / domain.sum())
+    deciles = np.searchsorted(np.quantile(confidence, np.linspace(0, 1, 11)[1:-1]), confidence)
+    return stratum, deciles, np.column_stack(num), np.column_stack(den), np.array(truth)
+
+
+@cache
+def calibrated_coverage(method: str) -> dict[str, np.ndarray]:
+    """Coverage and mean width of the plain and the calibrated intervals, per state."""
+    from campaigns.metrics.weight_calibration import Margin, calibrated_intervals, rake
+
+    stratum, deciles, num, den, truth = confidence_population()
+    decile_totals = {str(d): float(c) for d, c in enumerate(np.bincount(deciles))}
+    stratum_totals = {str(h): float(s) for h, s in enumerate(SIZES)}
+    rng = np.random.default_rng({"proportional": 31, "neyman": 32, "srs": 33}[method])
+    out = {
+        f"{kind}:{est}:{state}": np.zeros(truth.size)
+        for kind in ("hits", "width")
+        for est in ("plain", "calibrated")
+        for state in ("complete", "half")
+    }
+    sizes = None if method == "srs" else allocation(method)
+    for _ in range(CALIBRATED_RUNS):
+        rows = (
+            rng.choice(SIZES.sum(), N_SAMPLE, replace=False)
+            if sizes is None
+            else sample(rng, sizes)
+        )
+        half = rng.choice(rows, rows.size // 2, replace=False)
+        for state, chosen in (("complete", rows), ("half", half)):
+            if sizes is None:
+                h = np.zeros(chosen.size, dtype=int)
+                weights = np.full(chosen.size, SIZES.sum() / chosen.size)
+                fractions = np.full(chosen.size, chosen.size / SIZES.sum())
+            else:
+                h = stratum[chosen]
+                annotated = np.bincount(h, minlength=4)
+                weights, fractions = SIZES[h] / annotated[h], annotated[h] / SIZES[h]
+            plain = design_intervals(
+                num[chosen], den[chosen], weights, h, sampling_fractions=fractions
+            )
+            raked = rake(
+                weights,
+                [
+                    Margin("stratum", stratum[chosen], stratum_totals),
+                    Margin("decile", deciles[chosen], decile_totals, tuple(decile_totals)),
+                ],
+            )
+            calibrated = calibrated_intervals(
+                num[chosen], den[chosen], raked, h, sampling_fractions=fractions
+            )
+            for est, r in (("plain", plain), ("calibrated", calibrated)):
+                out[f"hits:{est}:{state}"] += (r.ci_low <= truth) & (truth <= r.ci_high)
+                out[f"width:{est}:{state}"] += r.ci_high - r.ci_low
+    return {key: value / CALIBRATED_RUNS for key, value in out.items()}
+
+
+@pytest.mark.parametrize("method", ["proportional", "neyman", "srs"])
+def test_calibrated_intervals_keep_their_coverage_and_are_narrower(method: str):
+    observed = calibrated_coverage(method)
+    names = [f"p{t}_d{m}" for t, m in CALIBRATED_FIGURES]
+    table = "\n".join(
+        f"{key:24s} " + " ".join(f"{v:.4f}" for v in values) for key, values in observed.items()
+    )
+    print(f"\n{method} ({', '.join(names)})\n{table}")
+    whole = np.array([m == 400 for _, m in CALIBRATED_FIGURES])
+    for state in ("complete", "half"):
+        hits = observed[f"hits:calibrated:{state}"]
+        assert hits.min() >= 0.93, table
+        # Where errors are many (whole sample, 0.80-0.92) the interval is Wilson's on n_eff:
+        # close to 95%, not bought with width.
+        assert hits[whole].max() <= 0.97, table
+        plain = observed[f"width:plain:{state}"][whole].mean()
+        assert observed[f"width:calibrated:{state}"][whole].mean() < plain, table

@@ -516,23 +516,68 @@ class CampaignService:
         )
         return page, uri
 
-    def progress(self, ref: CampaignRef) -> dict[str, Any]:
-        """Label Studio's live counters (per team too) and the latest export's agreement."""
-        from campaigns.lifecycle.export import latest_annotations
+    def progress(
+        self, ref: CampaignRef, *, margin: float | None = None, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """Label Studio's live counters (per team too), the latest export's agreement and, for
+        a gold campaign, the stop rule: the headline accuracy's half-width against the target
+        margin (the one stored at sampling, else ``margin``, else the default) and the
+        annotations and days still needed (``campaigns.lifecycle.stop_rule``).
+
+        Reads the latest export only (``campaigns export`` is incremental): no Label Studio
+        export here, only its counters.
+        """
+        from campaigns.lifecycle.export import latest_annotations, latest_gold
         from campaigns.lifecycle.progress import campaign_progress
+        from campaigns.lifecycle.stop_rule import stop_estimate, target_margin
         from campaigns.metrics.agreement import agreement_summary, ratings_from_annotations
+        from campaigns.metrics.headline import metrics_json
 
         campaign = self.campaign(ref)
         counts = campaign_progress(self.session, self.gateway, campaign)
+        sample = crud.get_sample(self.session, campaign.sample_id)
+        target, source = target_margin(sample.design_params, margin)
         agreement = None
+        stop: dict[str, Any] | None = None
+        stop_note = "no export yet: run 'campaigns export' to measure the interval"
         if campaign.last_export_version:
             annotations = latest_annotations(self.storage, campaign, self.session)
             agreement = agreement_summary(ratings_from_annotations(annotations))
+            if campaign.kind != CampaignKind.GOLD:
+                stop_note = f"a {campaign.kind} campaign has no headline accuracy"
+            else:
+                gold = latest_gold(self.storage, campaign, self.session)
+                accuracy = (
+                    metrics_json(
+                        gold, threshold=self.settings.auto_coding_threshold, design=sample.design
+                    )["accuracy"]
+                    if gold.num_rows
+                    else {"n": 0}
+                )
+                try:
+                    stop = stop_estimate(
+                        accuracy,
+                        annotations,
+                        target=target,
+                        margin_source=source,
+                        tasks_annotated=gold.num_rows,
+                        sample_size=sample.sample_size,
+                        annotations_per_task=campaign.annotations_per_task,
+                        now=now or datetime.now(UTC),
+                        export_version=campaign.last_export_version,
+                    ).as_json()
+                    stop_note = None
+                except ValueError:  # no coded unit yet: no interval to scale
+                    stop_note = "no coded unit in the latest export yet"
         return {
             "campaign_id": campaign.id,
             "status": campaign.status,
             "agreement": agreement,
             **counts,
+            "target_margin": target,
+            "margin_source": source,
+            "stop": stop,
+            "stop_note": stop_note,
         }
 
     def archive(self, ref: CampaignRef) -> Campaign:
@@ -575,11 +620,38 @@ class CampaignService:
         return export, nomenclature.name
 
     # -- planning and monitoring ---------------------------------------------------------------
-    def sample(self, window: Window, design: Design, *, size: int, seed: int = 0) -> Sample:
-        """Draw ``design`` from the window and record it (same parameters: same sample)."""
+    def sample(
+        self,
+        window: Window,
+        design: Design,
+        *,
+        size: int,
+        seed: int = 0,
+        margin: float | None = None,
+    ) -> Sample:
+        """Draw ``design`` from the window and record it (same parameters: same sample).
+
+        Neyman allocation without typed priors takes them from the latest comparable gold
+        campaign, else the window's scores (``campaigns.sampling.priors``); where they came from
+        is stored in the sample's ``design_params`` (``prior_source``), with ``margin``, the
+        target half-width of its plan, as ``target_margin`` (read by ``progress``).
+        """
+        import json
+
+        from campaigns.sampling.allocation import Allocation
+        from campaigns.sampling.priors import resolve_priors
         from campaigns.sampling.registry import draw_sample
 
-        return draw_sample(
+        if margin is not None and not 0 < margin < 1:
+            raise InvalidArgumentError(
+                f"A margin of error of {margin} is not a proportion in (0, 1).",
+                "Example: --margin 0.02 for +/- 2 points.",
+            )
+        priors = None
+        if design.stratified and design.allocation is Allocation.NEYMAN:
+            priors = resolve_priors(self.session, self.storage, window, design)
+            design = priors.apply(design)
+        drawn = draw_sample(
             self.session,
             self.storage,
             window,
@@ -588,6 +660,18 @@ class CampaignService:
             design=design,
             sections=self._sections(),
         )
+        params = json.loads(drawn.design_params or "{}")
+        extra: dict[str, Any] = {}
+        if priors is not None:
+            extra["prior_source"] = priors.as_json()
+        if margin is not None:
+            extra["target_margin"] = margin
+        if extra and any(params.get(k) != v for k, v in extra.items()):
+            drawn.design_params = json.dumps(params | extra)
+            self.session.add(drawn)
+            self.session.commit()
+            self.session.refresh(drawn)
+        return drawn
 
     def sample_strata(self, sample: Sample) -> pa.Table:
         """The strata of a drawn sample: population, size, inclusion probability each."""
@@ -608,22 +692,29 @@ class CampaignService:
 
         The margin is on the accuracy of the whole traffic or, with ``auto_coded``, on the error
         rate of the automatically coded part, cut at ``threshold`` (default: the setting), which
-        must then be one of the design's confidence edges.
+        must then be one of the design's confidence edges. Priors not typed come from the latest
+        gold campaign on the same strata, else the window's (calibrated) scores; the plan says
+        which (``prior_source``, see ``campaigns.sampling.priors``).
         """
+        from dataclasses import replace
+
+        from campaigns.sampling.priors import resolve_priors
         from campaigns.sampling.registry import plan_for_window
 
         cut = None
         if auto_coded:
             cut = threshold if threshold is not None else self.settings.auto_coding_threshold
-        return plan_for_window(
+        priors = resolve_priors(self.session, self.storage, window, design)
+        plan = plan_for_window(
             self.session,
             self.storage,
             window,
-            design,
+            priors.apply(design),
             margin=margin,
             auto_coded_above=cut,
             sections=self._sections(),
         )
+        return replace(plan, prior_source=priors)
 
     def drift(
         self,

@@ -10,8 +10,9 @@ allocation (the design's own, minimum per stratum included) gives ``z * sqrt(V)`
 target margin. Simple random sampling is the one-stratum case, where this is the textbook
 ``n0 = z^2 p (1 - p) / e^2`` corrected for the population size.
 
-The prior accuracy per stratum comes from the user (an earlier campaign, the model's validation
-figures); without one the planner uses 0.5, the worst case, so the plan is never too small.
+The prior accuracy per stratum is typed by the user or found by ``campaigns.sampling.priors``
+(the latest gold campaign on the same strata, else the window's calibrated scores); the plan
+carries where it came from. Without any, 0.5, the worst case, so the plan is never too small.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from campaigns.errors import InvalidArgumentError
 from campaigns.sampling.allocation import Allocation, allocate
+
+if TYPE_CHECKING:
+    from campaigns.sampling.priors import Priors
 
 Z95 = 1.959963984540054
 
@@ -58,6 +63,8 @@ class Plan:
     sizes: dict[str, int]
     populations: dict[str, int]
     priors: dict[str, float]
+    prior_source: Priors | None = None
+    """Where the priors came from (set by the service; None: as given to the planner)."""
 
     @property
     def reachable(self) -> bool:

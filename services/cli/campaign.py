@@ -218,13 +218,31 @@ def report(
 
 def progress(
     campaign_ref: context.CampaignArg,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0001,
+            max=0.9999,
+            help="Target half-width of the accuracy's 95% interval when the campaign's sample "
+            "stored none (default 0.02).",
+        ),
+    ] = None,
 ) -> None:
-    """Label Studio's live counters for the campaign (per team too), and agreement so far.
+    """Label Studio's live counters for the campaign (per team too), agreement so far, and
+    when to stop.
+
+    From the latest export (run 'campaigns export' first; it is incremental): the headline
+    accuracy's 95% half-width against the target margin (the one given at 'campaigns sample
+    --margin', else --margin, else 0.02), the coded units and annotations still needed to
+    reach it (n_done * (half-width / target)^2, the design effect included), and the days
+    that takes at the pace of the last 7 days.
 
     Example: campaigns progress sept-gold
+
+    Example: campaigns progress sept-gold --margin 0.03
     """
     with context.service() as service:
-        state = service.progress(campaign_ref)
+        state = service.progress(campaign_ref, margin=margin)
     context.console.print(
         f"{state['tasks_annotated']}/{state['tasks']} tasks annotated "
         f"({state['progress']:.0%}), {state['annotations']} annotations, "
@@ -233,6 +251,45 @@ def progress(
     for team, counts in state["teams"].items():
         context.console.print(
             f"  {escape(team)}: {counts['tasks_annotated']}/{counts['tasks']} tasks annotated"
+        )
+    if margin is not None and state["margin_source"] == "planning":
+        context.console.print(
+            f"[yellow]--margin {margin} not used: the sample was planned for "
+            f"{state['target_margin']}.[/]"
+        )
+    stop = state["stop"]
+    if stop is None:
+        context.console.print(f"Stop rule: {escape(state['stop_note'])}.")
+        return
+    context.console.print(
+        f"Accuracy {stop['accuracy']:.3f} [{stop['ci_low']:.3f}, {stop['ci_high']:.3f}]: "
+        f"half-width {stop['half_width']:.4f} for a target of {stop['target_margin']} "
+        f"({stop['margin_source']}), {stop['units_done']} coded units "
+        f"(export {stop['export_version']})"
+    )
+    if stop["reached"]:
+        context.console.print("[green]Target reached: annotation can stop.[/]")
+        return
+    deff = stop["design_effect"]
+    context.console.print(
+        f"About {stop['units_needed']} coded units needed (design effect "
+        f"{deff:.2f}): {stop['units_left']} more, {stop['tasks_left']} tasks, "
+        f"{stop['annotations_left']} annotations"
+        if deff is not None
+        else f"About {stop['units_needed']} coded units needed: {stop['units_left']} more, "
+        f"{stop['tasks_left']} tasks, {stop['annotations_left']} annotations"
+    )
+    pace = stop["pace_per_day"]
+    if stop["days_left"] is None:
+        context.console.print("No annotation in the last 7 days: no pace to extrapolate.")
+    else:
+        context.console.print(
+            f"At {pace:.1f} annotations a day (last 7 days): about {stop['days_left']:.1f} days."
+        )
+    if stop["beyond_sample"]:
+        context.console.print(
+            f"[yellow]The sample holds {stop['sample_size']} units: not enough to reach the "
+            "target; draw a larger sample.[/]"
         )
 
 

@@ -52,7 +52,9 @@ Prior = Annotated[
     str,
     typer.Option(
         "--prior-accuracy",
-        help="Expected accuracy: one value, or one per confidence bin (Neyman, plan).",
+        help="Expected accuracy: one value, or one per confidence bin (Neyman, plan). "
+        "Default: from the latest gold campaign on the same strata, else the window's "
+        "calibrated scores.",
     ),
 ]
 DuplicatesOpt = Annotated[
@@ -124,6 +126,13 @@ def sample(
     prior_accuracy: Prior = "",
     duplicates: DuplicatesOpt = Duplicates.REQUESTS,
     include_previous: IncludePrevious = False,
+    margin: Annotated[
+        float | None,
+        typer.Option(
+            help="Target half-width of the 95% interval this sample was planned for (from "
+            "'campaigns plan'); stored with it, 'campaigns progress' measures against it.",
+        ),
+    ] = None,
 ) -> None:
     """Draw a probability sample of recent traffic: simple random or stratified.
 
@@ -141,7 +150,11 @@ def sample(
       it and give them equal shares:
       campaigns sample -n 2000 --confidence-edges 0.5,0.7,0.75,0.8,0.9 --allocation equal
 
-      Neyman allocation, from a prior accuracy per bin (earlier campaign):
+      Neyman allocation, priors from the latest gold campaign on the same strata (else
+      the window's calibrated scores), the plan's size and margin:
+      campaigns sample -n 1450 --confidence-edges 0.5,0.8 --allocation neyman --margin 0.02
+
+      Neyman allocation, from typed priors per bin:
       campaigns sample -n 2000 --confidence-edges 0.5,0.8 --allocation neyman
       --prior-accuracy 0.6,0.85,0.97
     """
@@ -157,14 +170,36 @@ def sample(
         include_previous,
     )
     with context.service() as service:
-        drawn = service.sample(window, design, size=size, seed=seed)
+        drawn = service.sample(window, design, size=size, seed=seed, margin=margin)
         context.console.print(
             f"Sample [bold]{drawn.id}[/] ({drawn.design}): {drawn.sample_size} of "
             f"{drawn.population_size:,} units ({window.describe()})\n"
             f"  stored at {escape(drawn.uri)}"
         )
+        source = _stored_prior_source(drawn.design_params)
+        if source:
+            context.console.print(f"  Neyman allocation: {escape(source)}")
         if design.stratified:
             _print_strata(service.sample_strata(drawn).to_pylist())
+
+
+def _stored_prior_source(design_params: str) -> str | None:
+    """The stored prior source of a drawn sample, as the plan describes it."""
+    import json
+
+    from campaigns.sampling.priors import Priors, PriorSource
+
+    stored = json.loads(design_params or "{}").get("prior_source")
+    if not stored:
+        return None
+    priors = Priors(
+        tuple(stored["accuracy"]),
+        PriorSource(stored["source"]),
+        stored.get("campaign"),
+        tuple(stored.get("units", ())),
+    )
+    values = ", ".join(f"{p:.2f}" for p in priors.accuracy)
+    return f"{priors.describe()}: {values}"
 
 
 def _print_strata(rows: list[dict[str, object]]) -> None:
@@ -209,9 +244,15 @@ def plan(
 ) -> None:
     """How many units a design needs for a target margin of error, per stratum.
 
-    Uses the window's real stratum sizes and a prior accuracy (one value or one per
-    confidence bin; without one, 0.5, the worst case). The accuracy margin is for the
-    whole traffic; with --auto-coded, for the error rate of the automatically coded part.
+    Uses the window's real stratum sizes and a prior accuracy per confidence bin: typed
+    (--prior-accuracy, one value or one per bin), else from the latest gold campaign
+    stratified the same way (its accuracy per bin, shrunk toward its overall accuracy where a
+    bin has few units), else the window's top-1 scores averaged per bin (calibrated on the
+    latest gold campaign if any), else 0.5, the worst case; the output says which. The
+    accuracy margin is for the whole traffic; with --auto-coded, for the error rate of the
+    automatically coded part.
+
+    Example: campaigns plan --margin 0.02 --confidence-edges 0.5,0.75 --allocation neyman
 
     Example: campaigns plan --margin 0.02 --confidence-edges 0.5,0.75 --allocation neyman
     --prior-accuracy 0.6,0.85,0.97 --auto-coded --threshold 0.75
@@ -236,12 +277,18 @@ def plan(
         f"[bold]{result.sample_size}[/] units give a 95% margin of +/-{result.margin:.4f} on "
         f"the {target} (target {margin}), {window.describe()}, {design.name} design."
     )
+    if result.prior_source is not None:
+        context.console.print(f"Priors: {escape(result.prior_source.describe())}.")
     table = Table("stratum", "population", "prior accuracy", "sample")
     for h, size in result.sizes.items():
         table.add_row(h, f"{result.populations[h]:,}", f"{result.priors[h]:.2f}", str(size))
     context.console.print(table)
     if not result.reachable:
         context.console.print("[yellow]Even a census does not reach the target margin.[/]")
+    context.console.print(
+        f"Draw it with the same design options: campaigns sample -n {result.sample_size} "
+        f"--margin {margin}"
+    )
 
 
 def samples() -> None:

@@ -34,7 +34,9 @@ def _shares(
         if sd is None:
             raise InvalidArgumentError(
                 "Neyman allocation needs a prior standard deviation per stratum.",
-                "Give a prior accuracy (--prior-accuracy 0.9, or one value per confidence bin).",
+                "Plan or sample through 'campaigns plan' / 'campaigns sample', which find "
+                "priors (latest gold campaign, else the traffic's scores), or give "
+                "--prior-accuracy (one value, or one per confidence bin).",
             )
         return {h: size * float(sd[h]) for h, size in populations.items()}
     raise ValueError(f"no shares for {method}")

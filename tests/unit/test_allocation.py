@@ -67,3 +67,16 @@ def test_a_sample_larger_than_the_population_takes_everything():
 def test_neyman_without_prior_is_a_clear_error():
     with pytest.raises(InvalidArgumentError, match="prior"):
         allocate(POP, 100, "neyman")
+
+
+def test_neyman_from_gold_priors_gives_a_known_allocation():
+    # Priors 0.75 and 0.9038 (a gold campaign's shrunk accuracies, see test_priors): sd 0.4330
+    # and 0.2949; shares 2000 * 0.4330 = 866.0 and 8000 * 0.2949 = 2358.9, so 100 units split
+    # 26.85 / 73.15 -> 27 / 73 (proportional would give 20 / 80).
+    from campaigns.sampling.designs import Design
+
+    design = Design(confidence_edges=(0.5,), allocation="neyman", prior_accuracy=(0.75, 0.9038))
+    populations = {"conf[0.00,0.50)": 2000, "conf[0.50,1.00]": 8000}
+    sd = design.prior_sd(list(populations))
+    sizes = allocate(populations, 100, "neyman", sd=sd)
+    assert sizes == {"conf[0.00,0.50)": 27, "conf[0.50,1.00]": 73}

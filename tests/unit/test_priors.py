@@ -242,3 +242,24 @@ def test_before_any_gold_the_raw_scores_are_the_prior(local_env, tmp_path, cli):
     out = cli("sample", "-n", "100", "--days", "30", "--end", NEXT_END,
               "--confidence-edges", "0.5", "--allocation", "neyman").output  # fmt: skip
     assert "Neyman allocation: prior accuracy from the window's raw top-1 scores" in out
+
+
+def test_api_plan_says_where_the_priors_came_from(after_gold):
+    from fastapi.testclient import TestClient
+
+    from services.api.main import create_app
+
+    low, high = _expected_priors(after_gold)
+    body = {
+        "margin": 0.03,
+        "days": 30,
+        "end": NEXT_END,
+        "design": {"confidence_edges": [0.5], "allocation": "neyman"},
+    }
+    answer = TestClient(create_app()).post("/plan", json=body)
+    assert answer.status_code == 200, answer.text
+    plan = answer.json()
+    assert plan["prior_source"]["source"] == "gold"
+    assert plan["prior_source"]["campaign"] == "gold-aug"
+    assert plan["prior_source"]["accuracy"] == [low, high]
+    assert [s["prior_accuracy"] for s in plan["strata"]] == [low, high]

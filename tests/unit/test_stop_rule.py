@@ -232,3 +232,26 @@ def test_cli_progress_prints_the_stop_rule(exported, state_settings, monkeypatch
     assert "About 543 coded units needed" in out
     assert "No annotation in the last 7 days" in out  # the export's are from October
     assert "The sample holds 400 units: not enough" in out  # 110 + 488 tasks needed
+
+
+def test_api_progress_gives_the_stop_rule(exported, state_settings, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from campaigns.config import get_settings
+    from services.api.main import create_app
+
+    monkeypatch.setenv("CAMPAIGNS_DATABASE_URL", state_settings.database_url)
+    monkeypatch.setenv("CAMPAIGNS_STORAGE_ROOT", state_settings.storage_root)
+    monkeypatch.setenv("CAMPAIGNS_LABEL_STUDIO_TOKEN", "t")
+    get_settings.cache_clear()
+    try:
+        answer = TestClient(create_app()).get(f"/campaigns/{exported.id}/progress")
+    finally:
+        get_settings.cache_clear()
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["target_margin"] == 0.03 and body["margin_source"] == "planning"
+    assert body["stop"]["units_needed"] == 543
+    assert body["stop"]["half_width"] == pytest.approx(_wilson_half_width(85, 100), rel=1e-6)
+    assert body["stop"]["beyond_sample"] is True
+    assert body["stop_note"] is None

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -43,7 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from campaigns.duck import connect, fetch_arrow
+from campaigns.duck import connect, fetch_arrow, quote_identifier, quote_literal
 from campaigns.errors import InputFormatError
 from campaigns.storage import TMP_DIR, Storage
 from campaigns.traffic.schema import (
@@ -53,6 +54,9 @@ from campaigns.traffic.schema import (
     QUARANTINE_SCHEMA,
     TRAFFIC_SCHEMA,
 )
+
+if TYPE_CHECKING:
+    from campaigns.traffic.formats.mapping import FieldMapping
 
 TRAFFIC_DIR = "traffic"
 QUARANTINE_DIR = "quarantine/ingest"
@@ -96,6 +100,9 @@ class IngestSummary:
     duplicates_in_file: int = 0
     conflicts: int = 0
     quarantined: int = 0
+    # lines of the log that are no prediction (startup messages, tracebacks...): the format
+    # says so (NOT_A_RECORD); counted, neither ingested nor quarantined
+    skipped_lines: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     quarantine_uri: str | None = None
     conflicts_uri: str | None = None
@@ -110,6 +117,7 @@ class IngestSummary:
             + self.duplicates_in_file
             + self.conflicts
             + self.quarantined
+            + self.skipped_lines
         )
 
     @property
@@ -254,7 +262,14 @@ line cannot be read in this format (NULL when it can). The rules every format sh
     format_reason VARCHAR, request_id VARCHAR, ts_raw VARCHAR, ts TIMESTAMPTZ, text VARCHAR,
     context VARCHAR (a JSON object), predictions STRUCT(code VARCHAR, score DOUBLE)[],
     model_name VARCHAR, model_version VARCHAR, extra VARCHAR (a JSON object, or NULL)
+
+Optionally ``logged_confidence DOUBLE``: the confidence index the model logged itself (kept
+as ``confidence`` instead of the gap between the two best scores; it must lie in [0, 1]). A
+``format_reason`` equal to :data:`NOT_A_RECORD` means the line is no prediction at all (a
+startup message in an application log): it is counted in ``skipped_lines``, not quarantined.
 """
+
+NOT_A_RECORD = "not a prediction record"
 
 # The fields' values in one parse. json_transform is lenient (a number becomes a string, "0.9"
 # a double), so the JSON types that matter come from one json_type call on a list of paths:
@@ -355,7 +370,11 @@ _SOURCE_SQL = """(
 # One CASE per rule, in order: the first failing rule is the quarantine reason. Each step is
 # a CTE so that DuckDB computes every intermediate list once.
 _CHECK_SQL = """
-WITH parsed AS ({parsed}),
+WITH parsed AS (
+    -- BY NAME: a parser that logs no confidence index gets a NULL logged_confidence column
+    SELECT * FROM ({parsed})
+    UNION ALL BY NAME SELECT NULL::DOUBLE AS logged_confidence WHERE false
+),
 fields AS (
     SELECT *,
         CASE WHEN starts_with(request_id, ' ') OR ends_with(request_id, ' ')
@@ -393,6 +412,8 @@ checked AS (
             WHEN code_form = 0 THEN 'invalid prediction code'
             WHEN list_min(scores_raw) < 0 OR list_max(scores_raw) > 1
                 THEN 'prediction score outside [0, 1]'
+            WHEN NOT (logged_confidence BETWEEN 0 AND 1)
+                THEN 'confidence index outside [0, 1]'
         END AS reason
     FROM forms
 ),
@@ -440,9 +461,11 @@ SELECT
     scores_best AS scores,
     predicted_codes[1] AS predicted_code,
     scores_best[1] AS score,
-    -- top score minus runner-up: never negative, since scores are sorted
-    CASE WHEN len(scores_best) > 1 THEN scores_best[1] - scores_best[2]
-         ELSE scores_best[1] END AS confidence,
+    -- the index the model logged, else top score minus runner-up (never negative, since
+    -- scores are sorted)
+    coalesce(logged_confidence,
+             CASE WHEN len(scores_best) > 1 THEN scores_best[1] - scores_best[2]
+                  ELSE scores_best[1] END) AS confidence,
     model_name,
     model_version,
     extra,
@@ -486,8 +509,13 @@ def ingest_file(
     on_partition: Callable[[str], None] | None = None,
     max_line_bytes: int | None = None,
     parser: LineParser = json_lines_parser,
+    mapping: FieldMapping | None = None,
 ) -> IngestSummary:
     """Ingest one log file (optionally compressed) into ``storage``.
+
+    ``parser`` reads each line (the JSON-lines format by default); ``mapping`` reads JSON
+    lines of another shape through a field mapping instead. A ``.parquet`` file is read with
+    DuckDB's ``read_parquet``, each row as one JSON object (line numbers are row numbers).
 
     Malformed lines never fail the file: they are quarantined with their reason. Only a file
     that cannot be read at all (missing, corrupt compression) raises :class:`InputFormatError`,
@@ -502,6 +530,13 @@ def ingest_file(
         max_line_bytes = get_settings().ingest_max_line_bytes
     summary = IngestSummary(source=str(path), sha256="")
     con = connect()
+    if mapping is not None:
+        try:
+            _check_mapping(con, path, max_line_bytes, mapping)
+        except BaseException:
+            con.close()
+            raise
+        parser = mapping.parser()
     # The SHA-256 is computed while the lines are parsed (hashlib runs outside the GIL):
     # nothing is written before it is known, and a file already ingested stops the parse as
     # soon as it is.
@@ -603,6 +638,7 @@ def _from_manifest(summary: IngestSummary, previous: dict) -> IngestSummary:
     summary.lines = previous["lines"]
     summary.blank_lines = previous["blank_lines"]
     summary.quarantined = previous["quarantined"]
+    summary.skipped_lines = previous.get("skipped_lines", 0)
     summary.quarantine_reasons = previous["quarantine_reasons"]
     summary.quarantine_uri = previous["quarantine_uri"]
     summary.duplicates_in_file = previous["duplicates_in_file"]
@@ -610,6 +646,73 @@ def _from_manifest(summary: IngestSummary, previous: dict) -> IngestSummary:
     summary.conflicts_uri = previous.get("conflicts_uri")
     summary.already_present = previous["written"] + previous["already_present"]
     return summary
+
+
+def is_parquet(path: Path) -> bool:
+    return path.suffix.lower() == ".parquet"
+
+
+def _register_lines(
+    con: duckdb.DuckDBPyConnection, path: Path, max_line_bytes: int, counter: _LineCounter
+) -> None:
+    """``raw_lines`` (:data:`LINES_SCHEMA`): the file's lines, or a Parquet file's rows as
+    JSON objects."""
+    if not is_parquet(path):
+        con.register("raw_lines", read_lines(path, max_line_bytes=max_line_bytes, counter=counter))
+        return
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}
+            ).fetchall()
+        ]
+    except duckdb.Error as err:
+        raise InputFormatError(f"Cannot read {path}: {err}", "Is it a Parquet file?") from err
+    row = ", ".join(f"{quote_literal(n)}: {quote_identifier(n)}" for n in names)
+    con.execute(
+        f"""
+        CREATE TEMP VIEW raw_lines AS
+        SELECT file_row_number + 1 AS line_no, encode(j) AS raw, strlen(j) AS line_bytes,
+               false AS maybe_blank
+        FROM (SELECT file_row_number, to_json({{{row}}})::VARCHAR AS j
+              FROM read_parquet({quote_literal(str(path))}, file_row_number = true))
+        """
+    )
+    counter.lines = _count(con, "SELECT count(*) FROM raw_lines")
+
+
+def _unregister_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    if is_parquet(path):
+        con.execute("DROP VIEW IF EXISTS raw_lines")
+    else:
+        con.unregister("raw_lines")
+
+
+def _check_mapping(
+    con: duckdb.DuckDBPyConnection, path: Path, max_line_bytes: int, mapping: FieldMapping
+) -> None:
+    """Refuse a mapping whose source fields are nowhere in the file's first rows."""
+    from campaigns.traffic.formats.mapping import check_sources
+
+    counter = _LineCounter()
+    sample_rows = 1000
+    if is_parquet(path):
+        _register_lines(con, path, max_line_bytes, counter)
+        sample = f"(SELECT decode(raw) AS line FROM raw_lines LIMIT {sample_rows})"
+    else:
+        reader = read_lines(path, max_line_bytes=max_line_bytes, counter=counter)
+        first = next(iter(reader), None)
+        rows = first.slice(0, sample_rows) if first is not None else LINES_SCHEMA.empty_table()
+        con.register("sample_lines", pa.Table.from_batches([rows]) if first is not None else rows)
+        sample = (
+            f"(SELECT TRY(decode(raw)) AS line FROM sample_lines "
+            f"WHERE line_bytes <= {int(max_line_bytes)})"
+        )
+    try:
+        check_sources(mapping, sample, con, path.name)
+    finally:
+        _unregister_lines(con, path) if is_parquet(path) else con.unregister("sample_lines")
 
 
 def _check_lines(
@@ -621,7 +724,7 @@ def _check_lines(
 ) -> None:
     """Read, parse, check and normalise every line into the temp table ``checked``."""
     counter = _LineCounter()
-    con.register("raw_lines", read_lines(path, max_line_bytes=max_line_bytes, counter=counter))
+    _register_lines(con, path, max_line_bytes, counter)
     source = _SOURCE_SQL.format(max_line_bytes=int(max_line_bytes))
     sql = _CHECK_SQL.format(
         parsed=parser(source),
@@ -644,7 +747,7 @@ def _check_lines(
             "Logs must be JSON lines, optionally compressed (.gz, .zst).",
         ) from counter.error
     finally:
-        con.unregister("raw_lines")
+        _unregister_lines(con, path)
     summary.lines = counter.lines
     summary.blank_lines = counter.lines - _count(con, "SELECT count(*) FROM checked")
 
@@ -652,19 +755,23 @@ def _check_lines(
 def _quarantine(
     con: duckdb.DuckDBPyConnection, storage: Storage, source: str, sha: str, summary: IngestSummary
 ) -> None:
-    reasons = con.execute(
-        "SELECT reason, count(*) FROM checked WHERE reason IS NOT NULL "
-        "GROUP BY reason ORDER BY count(*) DESC, reason"
-    ).fetchall()
+    reasons = dict(
+        con.execute(
+            "SELECT reason, count(*) FROM checked WHERE reason IS NOT NULL "
+            "GROUP BY reason ORDER BY count(*) DESC, reason"
+        ).fetchall()
+    )
+    summary.skipped_lines = reasons.pop(NOT_A_RECORD, 0)
     if not reasons:
         return
-    summary.quarantine_reasons = dict(reasons)
+    summary.quarantine_reasons = reasons
     summary.quarantined = sum(summary.quarantine_reasons.values())
     bad = fetch_arrow(
         con,
         "SELECT $source AS source_file, line_no, reason, quarantined_line AS line, line_bytes, "
-        "quarantined_bytes FROM checked WHERE reason IS NOT NULL ORDER BY line_no",
-        {"source": source},
+        "quarantined_bytes FROM checked WHERE reason IS NOT NULL AND reason <> $skipped "
+        "ORDER BY line_no",
+        {"source": source, "skipped": NOT_A_RECORD},
     )
     summary.quarantine_uri = storage.write_table(
         _with_bytes_as_text(bad).cast(QUARANTINE_SCHEMA), f"{QUARANTINE_DIR}/{sha[:16]}.parquet"
@@ -870,10 +977,14 @@ def ingest_files(
     *,
     on_file: Callable[[IngestSummary], None] | None = None,
     max_line_bytes: int | None = None,
+    parser: LineParser = json_lines_parser,
+    mapping: FieldMapping | None = None,
 ) -> list[IngestSummary]:
     summaries = []
     for path in paths:
-        summary = ingest_file(path, storage, max_line_bytes=max_line_bytes)
+        summary = ingest_file(
+            path, storage, max_line_bytes=max_line_bytes, parser=parser, mapping=mapping
+        )
         summaries.append(summary)
         if on_file:
             on_file(summary)

@@ -16,7 +16,13 @@ refused —, codes NACE-like such as ``43.99C`` or ``4399C``). Optional: ``conte
 
 Predictions may come in any order: ingest sorts them by score, descending (ties keep their
 logged order), so ``predicted_code`` is the best one and the confidence index
-``top1 - top2`` is never negative.
+``top1 - top2`` is never negative. A format whose lines carry the model's own confidence index
+(the production API's ``IC``, a mapped ``confidence`` field) keeps that index as
+``confidence`` instead (it must lie in [0, 1]): it is the figure the API compared with the
+automatic-coding threshold.
+
+Other formats (the API's Python-logging lines, any JSON-lines or Parquet shape through a
+field mapping) are read into the same table: see :mod:`campaigns.traffic.formats`.
 
 A line is what lies between two ``\n`` (a ``\r\n`` ending is fine); it must be UTF-8 and at most
 ``ingest_max_line_bytes`` long. Any line breaking a rule is quarantined with its reason, never

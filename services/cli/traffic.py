@@ -3,27 +3,71 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
 
-from campaigns.errors import CampaignError
-from campaigns.storage import Storage
-from campaigns.traffic.ingest import CONFLICTS_DIR, QUARANTINE_DIR, IngestSummary, ingest_file
-from campaigns.traffic.synthetic import generate_traffic
-from campaigns.traffic.window import Window, confidence_histogram, daily_stats
 from services.cli import context
+
+if TYPE_CHECKING:  # the heavy modules (DuckDB, Arrow) load inside the commands only
+    from campaigns.storage import Storage
+    from campaigns.traffic.ingest import IngestSummary
+    from campaigns.traffic.window import Window
 
 app = typer.Typer(help="Prediction logs -> partitioned Parquet traffic.", no_args_is_help=True)
 
 
-@app.command()
+class LogFormat(StrEnum):
+    json = "json"
+    insee_api = "insee-api"
+
+
+@app.command(
+    epilog=(
+        "Examples: campaigns traffic ingest logs/2026-09-*.jsonl.gz  |  "
+        "campaigns traffic ingest --format insee-api api/codification-ape.log*  |  "
+        "campaigns traffic ingest --map request_id=id --map text=libelle "
+        "--map predictions.code=codes --map predictions.score=probas export.parquet  |  "
+        "campaigns traffic ingest --map-file mapping.toml export.jsonl"
+    )
+)
 def ingest(
-    logs: Annotated[list[Path], typer.Argument(help="JSON-lines log files (.jsonl or .jsonl.gz).")],
+    logs: Annotated[
+        list[Path],
+        typer.Argument(help="Log files: JSON lines (.jsonl, .jsonl.gz...), API logs, Parquet."),
+    ],
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--format",
+            help="json: one JSON object per line, our format (README 'Log format'). "
+            "insee-api: the production API's Python-logging lines "
+            "('2025-03-14 09:12:55,123 - INFO - {'Query': ..., 'Response': ...}'); other "
+            "lines (startup, tracebacks) are skipped and counted.",
+        ),
+    ] = LogFormat.json,
+    field_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="TARGET=SOURCE: read JSON lines or Parquet of another shape. Targets: "
+            "request_id, timestamp, text, model_name, model_version, confidence, context, "
+            "context.NAME, predictions (a list of {code, score}; predictions.code and "
+            "predictions.score name their fields) or predictions.code + predictions.score "
+            "(two parallel lists). SOURCE is a field name or a dotted path (a.b). A target "
+            "not mapped is read from the field of its own name. Repeat the option.",
+        ),
+    ] = None,
+    map_file: Annotated[
+        Path | None,
+        typer.Option(
+            help='The same mapping as a TOML file: text = "libelle", '
+            '"predictions.code" = "codes"... (--map wins).',
+        ),
+    ] = None,
 ) -> None:
     """Ingest the classification API's prediction logs into the traffic table.
 
@@ -31,11 +75,27 @@ def ingest(
     optional context, model_name, model_version; extra fields are kept). Malformed lines go
     to the quarantine with their reason, a request_id seen again with other content to the
     conflicts; both are counted, and neither stops the run (exit code 0). Re-ingesting a file
-    is a no-op. Exit code 2 only when a file cannot be read at all or the storage fails (the
-    other files are still ingested).
+    is a no-op. Exit code 2 only when a file cannot be read at all, its fields do not match
+    the mapping, or the storage fails (the other files are still ingested).
 
     Example: campaigns traffic ingest logs/2026-09-*.jsonl.gz
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from campaigns.errors import CampaignError
+    from campaigns.traffic.formats import parser_for
+    from campaigns.traffic.formats.mapping import FieldMapping
+    from campaigns.traffic.ingest import ingest_file
+
+    mapping = None
+    if field_map or map_file:
+        if log_format is not LogFormat.json:
+            raise typer.BadParameter(
+                "--map and --map-file read JSON lines or Parquet; drop --format insee-api.",
+                param_hint="--map",
+            )
+        mapping = FieldMapping.parse(field_map or [], map_file)  # a bad mapping: exit 2
+    parser = parser_for(log_format.value)
     store = context.storage()
     summaries: list[IngestSummary] = []
     failed: list[str] = []
@@ -51,7 +111,7 @@ def ingest(
         for path in logs:
             progress.update(task, description=f"ingesting {escape(path.name)}")
             try:
-                summaries.append(ingest_file(path, store))
+                summaries.append(ingest_file(path, store, parser=parser, mapping=mapping))
             except CampaignError as err:  # this file only: the others are still ingested
                 failed.append(path.name)
                 context.err_console.print(
@@ -70,6 +130,8 @@ def ingest_summary_line(summaries: list[IngestSummary], failed: list[str], store
     Quarantine reasons are grouped by rule ("invalid timestamp: x" and "...: y" count as one),
     the details stay in the quarantine table.
     """
+    from campaigns.traffic.ingest import CONFLICTS_DIR, QUARANTINE_DIR
+
     read = [s for s in summaries if not s.skipped_as_already_ingested]
     skipped = len(summaries) - len(read)
     files = len(summaries) + len(failed)
@@ -87,6 +149,12 @@ def ingest_summary_line(summaries: list[IngestSummary], failed: list[str], store
         f"{sum(s.duplicates for s in read)} duplicates, {sum(s.conflicts for s in read)} "
         f"conflicts, {quarantined} quarantined"
     )
+    skipped_lines = sum(s.skipped_lines for s in read)
+    if skipped_lines:  # application logs: startup messages, warnings, tracebacks
+        line = line.replace(
+            f"{quarantined} quarantined",
+            f"{skipped_lines} not predictions (skipped), {quarantined} quarantined",
+        )
     if reasons:
         by_rule = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
         line += " (" + ", ".join(f"{rule}: {count}" for rule, count in by_rule) + ")"
@@ -111,6 +179,7 @@ def generate(
     import pyarrow.parquet as pq
 
     from campaigns.nomenclatures import old_nomenclature
+    from campaigns.traffic.synthetic import generate_traffic
 
     nom = old_nomenclature(context.settings())
     codes = nom.subclasses
@@ -130,6 +199,8 @@ def generate(
 
 
 def _window(days: int, end: str | None) -> Window:
+    from campaigns.traffic.window import Window
+
     return Window.last_days(days, date.fromisoformat(end) if end else None)
 
 
@@ -143,6 +214,10 @@ def stats(
 
     Example: campaigns traffic stats --days 30
     """
+    from rich.table import Table
+
+    from campaigns.traffic.window import confidence_histogram, daily_stats
+
     settings = context.settings()
     t = settings.auto_coding_threshold if threshold is None else threshold
     window = _window(days, end)

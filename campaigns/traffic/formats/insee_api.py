@@ -1,0 +1,117 @@
+"""The production API's own log lines (``--format insee-api``).
+
+The API logs one line per prediction with Python's logging
+(``%(asctime)s - %(levelname)s - %(message)s``), the message being the ``repr`` of a dict::
+
+    2025-03-14 09:12:55,123 - INFO - {'Query': {'description_activity': "Vente d'articles",
+        'other_nature_activity': None, 'precision_act_sec_agricole': None, 'type_form': 'X',
+        'nature': '10', 'surface': None, 'cj': '5499', 'activity_permanence_status': 'P'},
+        'Response': {'1': {'code': '4791B', 'probabilite': 0.91, 'libelle': '...'},
+        '2': {...}, 'IC': 0.83, 'MLversion': 'run-4f2a'}}
+
+(one physical line). How it becomes the traffic table:
+
+- ``timestamp``: ``asctime``, read as UTC (the API runs in UTC containers); ``text``:
+  ``Query.description_activity``;
+- ``predictions``: ``Response["1"]``, ``["2"]``... (``code``, ``probabilite``), in rank order;
+  ``confidence``: the logged ``IC`` itself (the index the API used to decide automatic coding),
+  instead of recomputing the gap between the two best scores; ``model_version``: ``MLversion``;
+- ``context``: the other Query fields, under the names the rest of the tool uses
+  (:data:`CONTEXT_NAMES`; a field not listed keeps its name, a ``None`` is left out);
+- ``request_id``: the API logs none, so it is ``md5(asctime, Query)``: stable across reruns
+  (re-ingesting never duplicates) and the same request logged twice in the same millisecond is
+  one request.
+
+A line whose message is not a ``{'Query'...`` dict (startup messages, warnings, tracebacks)
+is *skipped* and counted, not quarantined. A prediction line that cannot be read exactly
+(see :mod:`.python_literal`) is quarantined with its reason.
+"""
+
+from __future__ import annotations
+
+from campaigns.traffic.formats.python_literal import (
+    literal_reason,
+    literal_to_json,
+    literal_tokens,
+)
+from campaigns.traffic.ingest import NOT_A_RECORD
+
+# Query field -> the context field name the labeling screens and the features know.
+CONTEXT_NAMES = {
+    "cj": "cj",
+    "nature": "activ_nat_et",
+    "other_nature_activity": "activ_nat_lib_et",
+    "surface": "activ_surf_et",
+    "type_form": "liasse_type",
+    "activity_permanence_status": "activ_perm_et",
+}
+TEXT_FIELD = "description_activity"
+
+_SPEC = '{"Query": "JSON", "Response": "MAP(VARCHAR, JSON)"}'
+# The Query fields renamed or moved (set to null, i.e. removed, by a JSON merge patch).
+_MOVED = "{" + ", ".join(f'"{f}": null' for f in (TEXT_FIELD, *CONTEXT_NAMES)) + "}"
+_RENAMED = ", ".join(f"'{new}', query->'$.{old}'" for old, new in CONTEXT_NAMES.items())
+_MARK = " - {''Query''"  # where the message of a prediction line starts (SQL-quoted)
+
+
+def insee_api_parser(relation: str) -> str:
+    """The production API's log lines (a :data:`campaigns.traffic.ingest.LineParser`)."""
+    return f"""
+    SELECT * EXCLUDE (mark, head, message, tokens, literal_reason, j, query, response,
+                      ranked, text_json, ic_json),
+        CASE
+            WHEN mark = 0 THEN '{NOT_A_RECORD}'
+            WHEN literal_reason IS NOT NULL THEN literal_reason
+            WHEN j IS NULL THEN 'invalid Python literal'
+            WHEN left(query, 1) <> '{{' THEN 'Query is not a dict'
+            WHEN response IS NULL THEN 'Response is not a dict'
+            WHEN text_json IS NOT NULL AND left(text_json, 1) NOT IN ('"', 'n')
+                THEN 'description_activity is not a string'
+            WHEN list_count([p.score FOR p IN predictions]) < len(predictions)
+                THEN 'prediction score is not a number'
+            WHEN ic_json IS NOT NULL AND ic_json <> 'null' AND logged_confidence IS NULL
+                THEN 'IC is not a number'
+        END AS format_reason
+    FROM (
+        SELECT *,
+            'api-' || md5(ts_raw || ' ' || query) AS request_id,
+            TRY_CAST(replace(ts_raw, ',', '.') AS TIMESTAMPTZ) AS ts,
+            text_json ->> '$' AS text,
+            json_merge_patch('{{}}', query, '{_MOVED}', json_object({_RENAMED}))::VARCHAR
+                AS context,
+            [{{'code': e.value ->> '$.code',
+               'score': TRY_CAST((e.value -> '$.probabilite')::VARCHAR AS DOUBLE)}}
+             FOR e IN ranked] AS predictions,
+            NULL::VARCHAR AS model_name,
+            response['MLversion'] ->> '$' AS model_version,
+            NULL::VARCHAR AS extra,
+            TRY_CAST(ic_json::VARCHAR AS DOUBLE) AS logged_confidence
+        FROM (
+            SELECT *,
+                j.Query::VARCHAR AS query, j.Response AS response,
+                list_sort([{{'rank': e.key::INTEGER, 'value': e.value}}
+                           FOR e IN map_entries(j.Response)
+                           IF regexp_full_match(e.key, '[0-9]{{1,4}}')]) AS ranked,
+                j.Query -> '$.{TEXT_FIELD}' AS text_json,
+                j.Response['IC'] AS ic_json
+            FROM (
+                SELECT *,
+                    CASE WHEN literal_reason IS NULL
+                         THEN TRY(json_transform({literal_to_json("tokens")}, '{_SPEC}')) END
+                        AS j
+                FROM (
+                    SELECT *, {literal_reason("message", "tokens")} AS literal_reason
+                    FROM (SELECT *, {literal_tokens("message")} AS tokens FROM (
+                        SELECT *,
+                            CASE WHEN mark > 0 THEN left(line, mark - 1) END AS head,
+                            CASE WHEN mark > 0
+                                 THEN rtrim(substr(line, mark + 3), chr(13) || chr(10)) END
+                                AS message,
+                            split_part(head, ' - ', 1) AS ts_raw
+                        FROM (SELECT *, strpos(line, '{_MARK}') AS mark FROM {relation})
+                    ))
+                )
+            )
+        )
+    )
+    """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,15 +11,18 @@ from typing import Any
 from sqlmodel import Session
 
 from campaigns.config import Settings
-from campaigns.errors import InvalidArgumentError
+from campaigns.errors import EmptySelectionError, InvalidArgumentError
 from campaigns.lifecycle.export import latest_annotations, latest_gold
 from campaigns.metrics.dashboard import write_metrics
 from campaigns.metrics.gold_metrics import GoldMetrics, compute_gold_metrics
+from campaigns.metrics.traffic_totals import TrafficTotals, window_traffic_totals
 from campaigns.nomenclatures import old_nomenclature
-from campaigns.sampling.registry import load_strata
+from campaigns.sampling.registry import load_frame, load_sample_table, load_strata
+from campaigns.sampling.reuse import with_reused_gold
 from campaigns.state import crud
-from campaigns.state.models import Campaign, CampaignKind
+from campaigns.state.models import Campaign, CampaignKind, Sample
 from campaigns.storage import Storage
+from campaigns.traffic.window import Window
 
 
 @dataclass
@@ -47,6 +51,29 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     return value
+
+
+def sample_traffic_totals(
+    storage: Storage, settings: Settings, sample: Sample, threshold: float
+) -> TrafficTotals | None:
+    """The totals of the sample's window, when its frame is that window's requests.
+
+    None for a sample that left earlier units out (its frame is not the window), counted
+    distinct texts, or whose window's traffic is gone (retention): figures are then the plain
+    stratified ones, and the summary says why.
+    """
+    params = json.loads(sample.design_params or "{}")
+    if params.get("exclude_previous", True) or params.get("duplicates", "requests") != "requests":
+        return None
+    try:
+        return window_traffic_totals(
+            storage,
+            Window(sample.window_start, sample.window_end),
+            threshold,
+            old_nomenclature(settings).division_sections(),
+        )
+    except EmptySelectionError:  # the window's traffic is no longer stored
+        return None
 
 
 def campaign_metrics(
@@ -81,14 +108,19 @@ def campaign_metrics(
         if storage.exists(f"samples/{sample.id}.strata.parquet")
         else None
     )
+    if storage.exists(f"samples/{sample.id}.parquet"):
+        gold = with_reused_gold(gold, load_sample_table(storage, sample), campaign.id or 0)
+    threshold = settings.auto_coding_threshold if threshold is None else threshold
     metrics = compute_gold_metrics(
         gold,
         annotations,
-        threshold=settings.auto_coding_threshold if threshold is None else threshold,
+        threshold=threshold,
         design=design,
         levels=old_nomenclature(settings).levels_table(),
         replicates=replicates,
         strata=strata,
+        totals=sample_traffic_totals(storage, settings, sample, threshold),
+        frame=load_frame(storage, sample),
     )
     version = campaign.last_export_version or "unknown"
     written: dict[str, str] = {}

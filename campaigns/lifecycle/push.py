@@ -17,6 +17,7 @@ from campaigns.labelstudio.gateway import LabelStudioGateway
 from campaigns.labelstudio.kinds import CampaignKit
 from campaigns.labelstudio.routing import parse_routes, units_of_team
 from campaigns.sampling.registry import load_sample_table
+from campaigns.sampling.reuse import units_to_annotate
 from campaigns.state import crud
 from campaigns.state.models import Campaign, CampaignStatus
 from campaigns.storage import Storage
@@ -96,6 +97,7 @@ def push_campaign(
         raise NotFoundError(f"Campaign {campaign.id} has no Label Studio project.")
     sample = crud.get_sample(session, campaign.sample_id)
     table = _team_units(session, campaign, load_sample_table(storage, sample), sections)
+    table = units_to_annotate(table)  # units reusing an earlier gold label need no expert
     assert campaign.id is not None
     tasks = kit.tasks(table, campaign.id)
     imported = gateway.import_tasks(

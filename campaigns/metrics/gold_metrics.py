@@ -35,6 +35,14 @@ from campaigns.metrics.class_scores import (
 )
 from campaigns.metrics.intervals import Variance, proportion_intervals
 from campaigns.metrics.threshold_curve import auto_coding_curve
+from campaigns.metrics.traffic_totals import TrafficTotals
+from campaigns.metrics.weight_calibration import (
+    CalibratedWeights,
+    Margin,
+    calibrated_intervals,
+    rake,
+)
+from campaigns.sampling.reuse import reuse_summary
 
 LEVELS = ("section", "division", "group", "class", "subclass")
 _LEVEL_TESTS = {
@@ -90,6 +98,11 @@ def _indicators(gold: pa.Table, threshold: float, levels: pa.Table | None) -> di
         if {"stratum_sample_size", "stratum_population"} <= set(gold.column_names)
         else "0.0"
     )
+    population = (
+        "stratum_population::DOUBLE"
+        if "stratum_population" in gold.column_names
+        else "'NaN'::DOUBLE"
+    )
     table = fetch_arrow(
         con,
         f"""WITH g AS (SELECT *, status = 'coded' AS coded, status <> 'skipped' AS usable,
@@ -101,10 +114,40 @@ def _indicators(gold: pa.Table, threshold: float, levels: pa.Table | None) -> di
                    (coded AND g.predicted_code = g.gold_code)::INT AS correct,
                    (coded AND (NOT auto OR g.predicted_code = g.gold_code))::INT AS system_ok,
                    {level_cols}, {top_k},
-                   weight, {stratum} AS stratum, {fraction} AS fraction
+                   weight, {stratum} AS stratum, {fraction} AS fraction,
+                   {population} AS stratum_total,
+                   coalesce(confidence::DOUBLE, 'NaN'::DOUBLE) AS confidence_value,
+                   coalesce(g.predicted_code, '') AS predicted
             FROM g{joins}""",
     )
     return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+
+
+def calibrated_weights(
+    x: dict[str, Any], totals: TrafficTotals
+) -> tuple[CalibratedWeights | None, str]:
+    """The units' weights raked to the window's totals, or None and the reason why not.
+
+    Calibration needs the sample's frame to be the window's requests: every stratum with
+    annotations (strata sum to the window's request count), requests as units.
+    """
+    population = np.asarray(x["stratum_total"], dtype=np.float64)
+    strata = np.asarray(x["stratum"]).astype(str)
+    if population.size == 0 or np.isnan(population).any():
+        return None, "the sample has no stratum populations (an adopted project?)"
+    stratum_totals = dict(zip(strata.tolist(), population.tolist(), strict=True))
+    if round(sum(stratum_totals.values())) != totals.requests:
+        return None, (
+            "the annotated strata do not cover the window's requests (strata without "
+            "annotations yet, earlier units excluded, or distinct texts as units)"
+        )
+    margins = totals.margins(np.asarray(x["confidence_value"]), np.asarray(x["predicted"]))
+    if len(stratum_totals) > 1:
+        margins.insert(0, Margin("stratum", strata, stratum_totals))
+    raked = rake(np.asarray(x["weight"], dtype=np.float64), margins)
+    if not raked.converged:
+        return None, "raking did not converge"
+    return raked, ""
 
 
 def headline_proportions(
@@ -115,11 +158,20 @@ def headline_proportions(
     replicates: int = 1000,
     seed: int = 0,
     variance: Variance = "linearised",
+    totals: TrafficTotals | None = None,
 ) -> pa.Table:
-    """One row per figure: name, estimate, ci_low, ci_high, n (sample units), method.
+    """One row per figure: name, estimate, ci_low, ci_high, n (sample units), method, and the
+    plain stratified figure beside it (``stratified_estimate``, ``_ci_low``, ``_ci_high``,
+    ``stratified_method``).
 
     ``method`` is ``wilson`` (simple random sample) or ``wilson-design`` (effective sample
-    size); ``replicates`` and ``seed`` drive the bootstrap when ``variance="bootstrap"``.
+    size). With the window's ``totals``, the headline is calibrated (``wilson-calibrated``:
+    weights raked to the confidence bins and predicted sections, see
+    :mod:`campaigns.metrics.weight_calibration`), the automatic-coding rate is the window's
+    census figure (``census``, zero width) and the system accuracy is built on it:
+    ``1 - rate * (1 - accuracy_auto_coded)`` (manual coding counted as correct), its bounds
+    those of the accuracy of the automatically coded part (``census+`` that method).
+    ``replicates`` and ``seed`` drive the bootstrap when ``variance="bootstrap"``.
     """
     x = _indicators(gold, threshold, levels)
     correct_auto = x["correct"] * x["coded_auto"]
@@ -135,27 +187,86 @@ def headline_proportions(
             wanted[f"accuracy_{name}"] = (x[f"level_{name}"], x["coded"])
     for k in range(1, 6):
         wanted[f"top_{k}_accuracy"] = (x[f"top_{k}"], x["coded"])
-    fractions = np.nan_to_num(np.asarray(x["fraction"], dtype=np.float64), nan=0.0)
+    fractions = np.clip(np.nan_to_num(np.asarray(x["fraction"], dtype=np.float64), nan=0.0), 0, 1)
+    weights = np.asarray(x["weight"], dtype=np.float64)
+    strata = np.asarray(x["stratum"]).astype(str)
     figures = proportion_intervals(
         wanted,
-        np.asarray(x["weight"], dtype=np.float64),
-        np.asarray(x["stratum"]).astype(str),
+        weights,
+        strata,
         replicates=replicates,
         seed=seed,
-        sampling_fractions=np.clip(fractions, 0.0, 1.0),
+        sampling_fractions=fractions,
         variance=variance,
     )
-    names = list(figures)
+    headline = {name: dict(figure) for name, figure in figures.items()}
+    if totals is not None and totals.requests:
+        raked, _ = calibrated_weights(x, totals) if weights.size else (None, "")
+        if raked is not None:
+            names = list(wanted)
+            result = calibrated_intervals(
+                np.column_stack([np.asarray(wanted[n][0], dtype=np.float64) for n in names]),
+                np.column_stack([np.asarray(wanted[n][1], dtype=np.float64) for n in names]),
+                raked,
+                strata,
+                sampling_fractions=fractions,
+            )
+            for j, name in enumerate(names):
+                headline[name] = {
+                    "estimate": float(result.estimate[j]),
+                    "ci_low": float(result.ci_low[j]),
+                    "ci_high": float(result.ci_high[j]),
+                    "n": int(result.n[j]),
+                    "method": result.method,
+                }
+        rate = totals.auto_coding_rate
+        headline["auto_coding_rate"] = {
+            "estimate": rate,
+            "ci_low": rate,
+            "ci_high": rate,
+            "n": totals.requests,
+            "method": "census",
+        }
+        auto = headline["accuracy_auto_coded"]
+        if rate == 0 or not np.isnan(auto["estimate"]):
+            headline["system_accuracy"] = {
+                "estimate": 1.0 - rate * (1.0 - np.nan_to_num(auto["estimate"], nan=1.0)),
+                "ci_low": 1.0 - rate * (1.0 - np.nan_to_num(auto["ci_low"], nan=1.0)),
+                "ci_high": 1.0 - rate * (1.0 - np.nan_to_num(auto["ci_high"], nan=1.0)),
+                "n": auto["n"],
+                "method": f"census+{auto['method']}",
+            }
+    names = list(headline)
     return pa.table(
         {
             "figure": names,
-            "estimate": [float(figures[n]["estimate"]) for n in names],
-            "ci_low": [float(figures[n]["ci_low"]) for n in names],
-            "ci_high": [float(figures[n]["ci_high"]) for n in names],
-            "n": [int(figures[n]["n"]) for n in names],
-            "method": [str(figures[n]["method"]) for n in names],
+            "estimate": [float(headline[n]["estimate"]) for n in names],
+            "ci_low": [float(headline[n]["ci_low"]) for n in names],
+            "ci_high": [float(headline[n]["ci_high"]) for n in names],
+            "n": [int(headline[n]["n"]) for n in names],
+            "method": [str(headline[n]["method"]) for n in names],
+            "stratified_estimate": [float(figures[n]["estimate"]) for n in names],
+            "stratified_ci_low": [float(figures[n]["ci_low"]) for n in names],
+            "stratified_ci_high": [float(figures[n]["ci_high"]) for n in names],
+            "stratified_method": [str(figures[n]["method"]) for n in names],
         }
     )
+
+
+def calibration_summary(
+    gold: pa.Table, *, threshold: float, totals: TrafficTotals | None
+) -> dict[str, Any]:
+    """Whether the headline is calibrated, to what, and why not when it is not."""
+    if totals is None:
+        return {"applied": False, "reason": "no traffic totals for the sample's window"}
+    x = _indicators(gold, threshold, None)
+    raked, reason = calibrated_weights(x, totals) if gold.num_rows else (None, "no units")
+    out: dict[str, Any] = {"applied": raked is not None, "traffic": totals.summary()}
+    if raked is None:
+        out["reason"] = reason
+    else:
+        out |= raked.summary()
+    return out
 
 
 def reweight_to_annotated(gold: pa.Table) -> pa.Table:
@@ -259,16 +370,22 @@ def compute_gold_metrics(
     replicates: int = 1000,
     seed: int = 0,
     strata: pa.Table | None = None,
+    totals: TrafficTotals | None = None,
+    frame: dict[str, Any] | None = None,
 ) -> GoldMetrics:
     """All figures of a campaign export (gold table + annotations table).
 
     Weights are those of the units annotated so far (:func:`reweight_to_annotated`); with the
-    sample's ``strata`` table, the summary says which strata are covered.
+    sample's ``strata`` table, the summary says which strata are covered. Units reusing an
+    earlier gold label (``gold_provenance`` ``reused``) count as annotated, with the same
+    weights. With the window's traffic ``totals`` the headline is calibrated and the
+    automatic-coding rate a census figure (:func:`headline_proportions`); ``frame`` (what the
+    sample's frame kept of the window) is reported as it is.
     """
     covered = coverage(gold, strata)
     gold = reweight_to_annotated(gold)
     proportions = headline_proportions(
-        gold, threshold=threshold, levels=levels, replicates=replicates, seed=seed
+        gold, threshold=threshold, levels=levels, replicates=replicates, seed=seed, totals=totals
     )
     curve = auto_coding_curve(gold, replicates=replicates, seed=seed)
     per_class = per_class_scores(gold, level="subclass", levels=levels)
@@ -292,6 +409,9 @@ def compute_gold_metrics(
         "expected_calibration_error": expected_calibration_error(gold) if has_score else None,
         "agreement": _safe_agreement(annotations),
         "coverage": covered,
+        "calibration": calibration_summary(gold, threshold=threshold, totals=totals),
+        "reuse": reuse_summary(gold),
+        "frame": frame or {},
         # Experts' "unsure" flag: reported, the annotation still counts (an expert's code).
         "unsure_annotations": (
             int(pc.sum(annotations.column("unsure")).as_py() or 0)
@@ -308,7 +428,8 @@ def compute_gold_metrics(
     by_team = pa.table({})
     if "team" in gold.column_names:
         parts = []
-        for team in sorted(set(gold.column("team").to_pylist())):
+        # Reused units belong to no team's project (no team): they count in the whole only.
+        for team in sorted(t for t in set(gold.column("team").to_pylist()) if t is not None):
             rows = gold.filter(pc.equal(gold.column("team"), team))
             part = headline_proportions(
                 rows, threshold=threshold, levels=levels, replicates=replicates, seed=seed

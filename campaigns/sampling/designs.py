@@ -64,7 +64,9 @@ class Design:
     gives ``[0,0.5)``, ``[0.5,0.8)``, ``[0.8,1]``); ``by_section`` stratifies by the predicted
     code's NACE section; both together cross them. No strata at all is simple random sampling.
     ``prior_accuracy`` (one value, or one per confidence bin) feeds Neyman allocation and the
-    sample-size planner.
+    sample-size planner. The frame is the whole window (earlier gold labels are reused, see
+    :mod:`campaigns.sampling.reuse`); ``exclude_previous`` leaves earlier campaigns' units out
+    instead, the old behaviour, which biases the frame toward rarer texts.
     """
 
     confidence_edges: tuple[float, ...] = ()
@@ -74,7 +76,7 @@ class Design:
     fixed: tuple[tuple[str, int], ...] = ()
     prior_accuracy: tuple[float, ...] = ()
     duplicates: Duplicates = Duplicates.REQUESTS
-    exclude_previous: bool = True
+    exclude_previous: bool = False
 
     def __post_init__(self) -> None:
         edges = self.confidence_edges
@@ -116,7 +118,12 @@ class Design:
         ]
 
     def params(self) -> dict[str, Any]:
-        """The design as JSON-able data (stored with the sample, part of its id)."""
+        """The design as JSON-able data (stored with the sample, part of its id).
+
+        ``exclude_previous: false`` is written, its absence means the exclusion: samples
+        stored before the whole window became the default have no key and did exclude, and
+        keep their ids (see :meth:`from_params`).
+        """
         out: dict[str, Any] = {"duplicates": str(self.duplicates)}
         if not self.exclude_previous:
             out["exclude_previous"] = False

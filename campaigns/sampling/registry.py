@@ -6,11 +6,13 @@ import hashlib
 import json
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlmodel import Session, select
 
 from campaigns.duck import connect
 from campaigns.sampling.designs import Design, draw_sample_from, prepare_units, stratum_counts
 from campaigns.sampling.planning import Plan, plan_sample_size
+from campaigns.sampling.reuse import PROVENANCE, REUSED, earlier_gold, frame_table, mark_reused
 from campaigns.state.models import Campaign, Sample
 from campaigns.storage import Storage
 from campaigns.traffic.window import (
@@ -68,8 +70,11 @@ def draw_sample(
 ) -> Sample:
     """Draw ``design`` (default: simple random) from the window; store and record it.
 
-    Units of earlier campaigns (same request id or same normalised text) are left out unless
-    the design says otherwise. Drawing the same window, design and seed again is a no-op.
+    The frame is the whole window: a drawn unit whose normalised text already has a gold label
+    reuses it (``campaigns.sampling.reuse``). A design with ``exclude_previous`` leaves out the
+    units of earlier campaigns (same request id or same normalised text) instead, and the share
+    of the window so removed is stored beside the sample (:func:`load_frame`). Drawing the
+    same window, design and seed again is a no-op.
     """
     design = design or Design()
     params: dict[str, object] = {"size": size, **design.params()}
@@ -92,8 +97,22 @@ def draw_sample(
             fetch_rows=window_rows_fetcher(source, window),
         )
         table = result.table.append_column("sample_id", [[sample_id] * result.table.num_rows])
+        if not design.exclude_previous and "text_norm" in table.column_names:
+            table = mark_reused(table, earlier_gold(session, storage))
+        reused = (
+            int(pc.sum(pc.equal(table.column(PROVENANCE), REUSED)).as_py() or 0)
+            if PROVENANCE in table.column_names
+            else 0
+        )
+        frame = frame_table(
+            window_requests=view.rows,
+            frame_requests=int(pc.sum(result.strata.column("requests")).as_py() or 0),
+            reused_units=reused,
+            sample_units=table.num_rows,
+        )
         uri = storage.write_table(table, f"{SAMPLES_DIR}/{sample_id}.parquet")
         storage.write_table(result.strata, f"{SAMPLES_DIR}/{sample_id}.strata.parquet")
+        storage.write_table(frame, f"{SAMPLES_DIR}/{sample_id}.frame.parquet")
         sample = existing or Sample(
             id=sample_id,
             window_start=window.start,
@@ -113,6 +132,7 @@ def draw_sample(
             if existing is None:
                 storage.delete(f"{SAMPLES_DIR}/{sample_id}.parquet")
                 storage.delete(f"{SAMPLES_DIR}/{sample_id}.strata.parquet")
+                storage.delete(f"{SAMPLES_DIR}/{sample_id}.frame.parquet")
             raise
         session.refresh(sample)
         return sample
@@ -121,6 +141,14 @@ def draw_sample(
 def load_strata(storage: Storage, sample: Sample) -> pa.Table:
     """Per stratum: population, requests, sample size and inclusion probability."""
     return storage.read_table(f"{SAMPLES_DIR}/{sample.id}.strata.parquet")
+
+
+def load_frame(storage: Storage, sample: Sample) -> dict[str, float | int] | None:
+    """What the sample's frame kept of its window (None for samples drawn before it was kept)."""
+    path = f"{SAMPLES_DIR}/{sample.id}.frame.parquet"
+    if not storage.exists(path):
+        return None
+    return storage.read_table(path).to_pylist()[0]
 
 
 def load_sample_table(storage: Storage, sample: Sample) -> pa.Table:

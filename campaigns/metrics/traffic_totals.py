@@ -1,0 +1,128 @@
+"""What the traffic window tells exactly: the automatic-coding rate and the calibration totals.
+
+Every request of the window carries its confidence index and predicted code, so the share
+coded automatically at a threshold is a census figure, not an estimate: it is counted here in
+one DuckDB pass over the window's Parquet, with no interval (method ``census``). The same pass
+counts the requests per predicted section and per confidence bin: the deciles of the window's
+confidence, with the threshold added as a cut, so the automatically coded part is a union of
+bins. Those counts are the margins the design weights are raked to
+(:mod:`campaigns.metrics.weight_calibration`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from campaigns.duck import connect, fetch_arrow
+from campaigns.metrics.weight_calibration import Margin
+from campaigns.storage import Storage
+from campaigns.traffic.window import Window, window_relation
+
+DECILES = tuple(round(q / 10, 1) for q in range(1, 10))
+NO_SECTION = "?"
+
+
+@dataclass(frozen=True)
+class TrafficTotals:
+    """Counts of the window's requests: in all, coded automatically, per calibration cell."""
+
+    requests: int
+    threshold: float
+    auto_coded: int
+    confidence_edges: tuple[float, ...]
+    by_section: dict[str, int]
+    by_confidence_bin: dict[str, int]
+    division_sections: dict[str, str]
+
+    @property
+    def auto_coding_rate(self) -> float:
+        return self.auto_coded / self.requests if self.requests else float("nan")
+
+    def confidence_bins(self, confidence: np.ndarray) -> np.ndarray:
+        """Each value's bin label (``b0`` below the first edge); a missing value is ``b0``."""
+        values = np.nan_to_num(np.asarray(confidence, dtype=np.float64), nan=-1.0)
+        return np.char.add("b", np.searchsorted(self.confidence_edges, values, "right").astype(str))
+
+    def margins(self, confidence: np.ndarray, predicted_code: np.ndarray) -> list[Margin]:
+        """The confidence-bin and section margins for sampled units with these values."""
+        bins = tuple(f"b{i}" for i in range(len(self.confidence_edges) + 1))
+        sections = np.array(
+            [
+                self.division_sections.get(str(code)[:2], NO_SECTION) if code else NO_SECTION
+                for code in predicted_code
+            ],
+            dtype=str,
+        )
+        return [
+            Margin(
+                "confidence_bin",
+                self.confidence_bins(confidence),
+                {b: float(self.by_confidence_bin.get(b, 0)) for b in bins},
+                bins,
+            ),
+            Margin("section", sections, {k: float(v) for k, v in self.by_section.items()}),
+        ]
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "requests": self.requests,
+            "auto_coded": self.auto_coded,
+            "auto_coding_rate": self.auto_coding_rate,
+            "confidence_edges": list(self.confidence_edges),
+            "sections": len(self.by_section),
+        }
+
+
+def count_traffic_totals(
+    con: duckdb.DuckDBPyConnection, view: str, threshold: float, sections: pa.Table | None
+) -> TrafficTotals:
+    """Count the totals over the rows of ``view`` (``division -> section`` from ``sections``)."""
+    quantiles = con.execute(
+        f"SELECT quantile_cont(confidence, {list(DECILES)!r}) FROM {view}"
+    ).fetchone()[0]
+    cuts = {round(float(q), 6) for q in (quantiles or []) if q is not None}
+    edges = tuple(sorted(e for e in cuts | {float(threshold)} if 0 < e <= 1))
+    binned = " + ".join(f"(coalesce(confidence, -1) >= {e!r})::INT" for e in edges) or "0"
+    join, section = "", f"'{NO_SECTION}'"
+    if sections is not None:
+        con.register("_totals_sections", sections)
+        join = " LEFT JOIN _totals_sections s ON s.division = left(w.predicted_code, 2)"
+        section = f"coalesce(s.section, '{NO_SECTION}')"
+    cells = fetch_arrow(
+        con,
+        f"""SELECT {section} AS section, 'b' || ({binned})::VARCHAR AS bin,
+                   count(*) AS requests,
+                   count(*) FILTER (WHERE confidence >= {float(threshold)!r}) AS auto_coded
+            FROM {view} w{join} GROUP BY ALL""",
+    ).to_pylist()
+    by_section: dict[str, int] = {}
+    by_bin: dict[str, int] = {}
+    for row in cells:
+        by_section[row["section"]] = by_section.get(row["section"], 0) + int(row["requests"])
+        by_bin[row["bin"]] = by_bin.get(row["bin"], 0) + int(row["requests"])
+    return TrafficTotals(
+        requests=sum(by_section.values()),
+        threshold=float(threshold),
+        auto_coded=sum(int(row["auto_coded"]) for row in cells),
+        confidence_edges=edges,
+        by_section=by_section,
+        by_confidence_bin=by_bin,
+        division_sections=(
+            dict(zip(*sections.select(["division", "section"]).to_pydict().values(), strict=True))
+            if sections is not None
+            else {}
+        ),
+    )
+
+
+def window_traffic_totals(
+    storage: Storage, window: Window, threshold: float, sections: pa.Table | None
+) -> TrafficTotals:
+    """:func:`count_traffic_totals` over a traffic window of the storage."""
+    with connect() as con:
+        view = window_relation(con, storage, window)
+        return count_traffic_totals(con, view.name, threshold, sections)

@@ -547,11 +547,12 @@ class CampaignService:
                 stop_note = f"a {campaign.kind} campaign has no headline accuracy"
             else:
                 gold = latest_gold(self.storage, campaign, self.session)
+                scored = gold.num_rows and gold.column("predicted_code").null_count < gold.num_rows
                 accuracy = (
                     metrics_json(
                         gold, threshold=self.settings.auto_coding_threshold, design=sample.design
                     )["accuracy"]
-                    if gold.num_rows
+                    if scored
                     else {"n": 0}
                 )
                 try:
@@ -568,7 +569,11 @@ class CampaignService:
                     ).as_json()
                     stop_note = None
                 except ValueError:  # no coded unit yet: no interval to scale
-                    stop_note = "no coded unit in the latest export yet"
+                    stop_note = (
+                        "no coded unit in the latest export yet"
+                        if scored
+                        else "no model code in the latest export: no accuracy to measure"
+                    )
         return {
             "campaign_id": campaign.id,
             "status": campaign.status,

@@ -144,8 +144,10 @@ def stop_estimate(
 
     Raises ``ValueError`` when no unit is coded yet.
     """
+    done = int(accuracy.get("n") or 0)
+    if done <= 0:
+        raise ValueError("no coded unit yet: no interval to scale")
     estimate, low, high = (float(accuracy[k]) for k in ("estimate", "ci_low", "ci_high"))
-    done = int(accuracy["n"])
     half = (high - low) / 2
     needed = units_needed(done, half, target)
     left = max(0, needed - done)

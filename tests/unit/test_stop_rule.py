@@ -91,6 +91,24 @@ def test_a_reached_target_needs_nothing_more():
     assert stop.units_needed == 422  # ceil(3000 * (0.0075 / 0.02)^2) = ceil(421.875)
 
 
+def test_no_coded_unit_gives_no_estimate():
+    for accuracy in (
+        {"n": 0},
+        {"estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0},
+    ):
+        with pytest.raises(ValueError, match="no coded unit"):
+            stop_estimate(
+                accuracy,
+                _annotations(1, 0),
+                target=0.02,
+                margin_source="default",
+                tasks_annotated=3,
+                sample_size=10,
+                annotations_per_task=1,
+                now=NOW,
+            )
+
+
 # -- progress on a real export -----------------------------------------------------------------
 
 

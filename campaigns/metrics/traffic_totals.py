@@ -81,17 +81,17 @@ def count_traffic_totals(
     con: duckdb.DuckDBPyConnection, view: str, threshold: float, sections: pa.Table | None
 ) -> TrafficTotals:
     """Count the totals over the rows of ``view`` (``division -> section`` from ``sections``)."""
-    quantiles = con.execute(
-        f"SELECT quantile_cont(confidence, {list(DECILES)!r}) FROM {view}"
-    ).fetchone()[0]
-    cuts = {round(float(q), 6) for q in (quantiles or []) if q is not None}
-    edges = tuple(sorted(e for e in cuts | {float(threshold)} if 0 < e <= 1))
-    binned = " + ".join(f"(coalesce(confidence, -1) >= {e!r})::INT" for e in edges) or "0"
     join, section = "", f"'{NO_SECTION}'"
     if sections is not None:
         con.register("_totals_sections", sections)
         join = " LEFT JOIN _totals_sections s ON s.division = left(w.predicted_code, 2)"
         section = f"coalesce(s.section, '{NO_SECTION}')"
+    quantiles = fetch_arrow(
+        con, f"SELECT quantile_cont(confidence, {list(DECILES)!r}) AS q FROM {view}"
+    ).column("q")[0].as_py()
+    cuts = {round(float(q), 6) for q in (quantiles or []) if q is not None}
+    edges = tuple(sorted(e for e in cuts | {float(threshold)} if 0 < e <= 1))
+    binned = " + ".join(f"(coalesce(confidence, -1) >= {e!r})::INT" for e in edges) or "0"
     cells = fetch_arrow(
         con,
         f"""SELECT {section} AS section, 'b' || ({binned})::VARCHAR AS bin,

@@ -6,6 +6,7 @@ see ``campaigns settings``. Errors print one line saying what to do and exit wit
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -41,20 +42,33 @@ class _FriendlyErrors(TyperGroup):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
-        from pydantic import ValidationError
-
-        from nace_mapping.errors import NaceMappingError
-
         try:
             return super().invoke(ctx)
         except CampaignError as err:
             _fail(err.one_line(), err)
-        except NaceMappingError as err:
-            _fail(f"{err} Fix the table, or point the setting at another edition.", err)
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            _fail(f"Invalid {where}: {first.get('msg', 'invalid value')}.", err)
+        except Exception as err:  # only to translate the two kinds below; the rest re-raised
+            message = _one_line(err)
+            if message is None:
+                raise
+            _fail(message, err)
+
+
+def _one_line(err: Exception) -> str | None:
+    """The user's line for a nomenclature table or an argument the models refuse, else None.
+
+    Their classes are looked up among the modules already loaded, never imported: an error
+    cannot come from a module that was not, and importing pydantic (or the nomenclature
+    package, which loads pyarrow) would slow every ``COMMAND --help`` and every exit.
+    """
+    nace_errors = sys.modules.get("nace_mapping.errors")
+    if nace_errors is not None and isinstance(err, nace_errors.NaceMappingError):
+        return f"{err} Fix the table, or point the setting at another edition."
+    pydantic_core = sys.modules.get("pydantic_core")
+    if pydantic_core is not None and isinstance(err, pydantic_core.ValidationError):
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"Invalid {where}: {first.get('msg', 'invalid value')}."
+    return None
 
 
 def _fail(message: str, err: Exception) -> None:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
 from campaigns.state.enums import CampaignKind, SuggestionMode
@@ -86,6 +85,8 @@ def push(
 
     Example: campaigns push sept-gold
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     with (
         context.service() as service,
         Progress(

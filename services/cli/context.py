@@ -1,7 +1,7 @@
 """What every command needs: settings, storage, a database session, the service object.
 
-Heavy modules (the Label Studio SDK, the database engine) are imported by the functions that
-need them, so ``campaigns --help`` answers at once.
+Heavy modules (the settings' pydantic models, the Label Studio SDK, the database engine) are
+imported by the functions that need them, so ``campaigns --help`` answers at once.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from campaigns.config import Settings, get_settings
-
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from campaigns.config import Settings
     from campaigns.labelstudio.gateway import LabelStudioGateway
     from campaigns.service import CampaignService
     from campaigns.storage import Storage
@@ -31,6 +30,8 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 
 def settings() -> Settings:
+    from campaigns.config import get_settings  # pydantic-settings: a third of a second
+
     return get_settings()
 
 

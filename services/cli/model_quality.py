@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Column, Table
 
 from services.cli import context
@@ -229,6 +228,8 @@ def compare(
 
     Example: campaigns compare sept-gold --challenger-api http://candidate:8000 --report c.html
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     from campaigns.errors import InvalidArgumentError
     from campaigns.lifecycle.compare import classifier_source, compare_campaign, table_source
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from campaigns.config import Settings
 from campaigns.errors import ConfigurationError
 from services.cli import context
+
+if TYPE_CHECKING:
+    from campaigns.config import Settings
 
 
 def is_loopback(host: str) -> bool:

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from campaigns.config import describe_settings
 from services.cli import context
 
 
@@ -22,6 +21,8 @@ def settings(
 
     Example: CAMPAIGNS_STORAGE_ROOT=s3://bucket/campaigns campaigns settings
     """
+    from campaigns.config import describe_settings
+
     rows = describe_settings(context.settings())
     if as_json:
         import json

@@ -12,10 +12,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from campaigns.recoding.active_batches import DEFAULT_FLOOR
-from campaigns.recoding.dataset import DEFAULT_MIN_CONFIDENCE, PROVENANCES
 from services.cli import context
 from services.cli.transition import app
+
+# The core's defaults, repeated for --help: campaigns.recoding loads numpy, pandas and
+# scikit-learn at import (seconds). A test keeps them equal to the core's.
+DEFAULT_MIN_CONFIDENCE = 0.5  # campaigns.recoding.dataset.DEFAULT_MIN_CONFIDENCE
+DEFAULT_FLOOR = 0.2  # campaigns.recoding.active_batches.DEFAULT_FLOOR
 
 CampaignArg = Annotated[
     str, typer.Argument(metavar="NAME", help="The transition campaign (name or id).")
@@ -46,6 +49,8 @@ def dataset(
 
     Example: campaigns transition dataset naf2025-retail --min-confidence 0.6
     """
+    from campaigns.recoding.dataset import PROVENANCES
+
     with context.service() as service:
         result, files, batches = service.transition_dataset(
             name, min_confidence=min_confidence, folds=folds, seed=seed

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         le=1.0,
         description="Confidence index at or above which a text is coded automatically.",
     )
+    target_margin: float = Field(
+        default=0.02,
+        gt=0.0,
+        lt=0.5,
+        description="Target half-width of a gold campaign's 95% accuracy interval, for "
+        "'campaigns progress' when neither --margin nor the sample's plan gives one.",
+    )
     nomenclature: str | None = Field(
         default=None,
         description="Path or URL of the nomenclature table (NAF rév.2 5-level CSV/XLSX). "

@@ -536,7 +536,7 @@ class CampaignService:
         campaign = self.campaign(ref)
         counts = campaign_progress(self.session, self.gateway, campaign)
         sample = crud.get_sample(self.session, campaign.sample_id)
-        target, source = target_margin(sample.design_params, margin)
+        target, source = target_margin(sample.design_params, margin, self.settings.target_margin)
         agreement = None
         stop: dict[str, Any] | None = None
         stop_note = "no export yet: run 'campaigns export' to measure the interval"

@@ -19,8 +19,9 @@ the export) divided by ``PACE_DAYS``. The estimate leans on the current point es
 the remaining units resembling those done (tasks are served in the sample's random order, so
 they do); it is a guide for planning work, not a sequential test.
 
-The target is the margin stored with the campaign's sample (``campaigns sample --margin``, the
-margin of its plan), else the one given (``--margin``), else ``DEFAULT_TARGET_MARGIN``.
+The target is the one given now (``--margin``), else the margin stored with the campaign's
+sample (``campaigns sample --margin``, the margin of its plan), else the ``target_margin``
+setting (``CAMPAIGNS_TARGET_MARGIN``).
 """
 
 from __future__ import annotations
@@ -37,19 +38,26 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DEFAULT_TARGET_MARGIN = 0.02
-"""Target half-width when the campaign's sample stored none and none is given."""
+"""Target half-width when none is given, stored or set (the setting's default)."""
 
 PACE_DAYS = 7
 
 
-def target_margin(design_params: str | None, given: float | None) -> tuple[float, str]:
-    """The target half-width and where it comes from: ``planning``, ``option`` or ``default``."""
-    stored = json.loads(design_params or "{}").get("target_margin")
-    if stored is not None:
-        return float(stored), "planning"
+def target_margin(
+    design_params: str | None, given: float | None, default: float = DEFAULT_TARGET_MARGIN
+) -> tuple[float, str]:
+    """The target half-width and where it comes from: ``option`` (given now), ``planning``
+    (stored with the sample) or ``default`` (the ``target_margin`` setting)."""
     if given is not None:
         return float(given), "option"
-    return DEFAULT_TARGET_MARGIN, "default"
+    try:
+        params = json.loads(design_params or "{}")
+    except json.JSONDecodeError:
+        params = {}
+    stored = params.get("target_margin") if isinstance(params, dict) else None
+    if isinstance(stored, int | float) and 0 < stored < 1:
+        return float(stored), "planning"
+    return default, "default"
 
 
 def units_needed(units_done: int, half_width: float, target: float) -> int:

@@ -224,8 +224,8 @@ def progress(
         typer.Option(
             min=0.0001,
             max=0.9999,
-            help="Target half-width of the accuracy's 95% interval when the campaign's sample "
-            "stored none (default 0.02).",
+            help="Target half-width of the accuracy's 95% interval (default: the margin the "
+            "sample was planned for, else the CAMPAIGNS_TARGET_MARGIN setting, 0.02).",
         ),
     ] = None,
 ) -> None:
@@ -233,10 +233,10 @@ def progress(
     when to stop.
 
     From the latest export (run 'campaigns export' first; it is incremental): the headline
-    accuracy's 95% half-width against the target margin (the one given at 'campaigns sample
-    --margin', else --margin, else 0.02), the coded units and annotations still needed to
-    reach it (n_done * (half-width / target)^2, the design effect included), and the days
-    that takes at the pace of the last 7 days.
+    accuracy's 95% half-width against the target margin (--margin, else the one given at
+    'campaigns sample --margin', else CAMPAIGNS_TARGET_MARGIN), the coded units and
+    annotations still needed to reach it (n_done * (half-width / target)^2, the design
+    effect included), and the days that takes at the pace of the last 7 days.
 
     Example: campaigns progress sept-gold
 
@@ -252,11 +252,6 @@ def progress(
     for team, counts in state["teams"].items():
         context.console.print(
             f"  {escape(team)}: {counts['tasks_annotated']}/{counts['tasks']} tasks annotated"
-        )
-    if margin is not None and state["margin_source"] == "planning":
-        context.console.print(
-            f"[yellow]--margin {margin} not used: the sample was planned for "
-            f"{state['target_margin']}.[/]"
         )
     stop = state["stop"]
     if stop is None:

@@ -45,10 +45,14 @@ def test_pace_counts_the_last_seven_days_only():
     assert annotation_pace(naive, NOW) == pytest.approx(1 / 7)
 
 
-def test_target_margin_planning_then_option_then_default():
-    assert target_margin('{"target_margin": 0.03}', 0.05) == (0.03, "planning")
-    assert target_margin("{}", 0.05) == (0.05, "option")
+def test_target_margin_option_then_planning_then_setting():
+    assert target_margin('{"target_margin": 0.03}', 0.05) == (0.05, "option")
+    assert target_margin('{"target_margin": 0.03}', None) == (0.03, "planning")
+    assert target_margin("{}", None, 0.04) == (0.04, "default")
     assert target_margin(None, None) == (DEFAULT_TARGET_MARGIN, "default")
+    # A stored value that is no margin (or no JSON) is not one.
+    assert target_margin('{"target_margin": "x"}', None, 0.04) == (0.04, "default")
+    assert target_margin("not json", None, 0.04) == (0.04, "default")
 
 
 def test_stop_estimate_from_a_known_interval():

@@ -150,7 +150,7 @@ class StopRulePublic(BaseModel):
 
 class CampaignProgressWithStop(CampaignProgress):
     target_margin: float = Field(
-        description="Target half-width: stored at sampling, else ?margin=, else 0.02."
+        description="Target half-width: ?margin=, else stored at sampling, else the setting."
     )
     margin_source: Literal["planning", "option", "default"]
     stop: StopRulePublic | None = Field(
@@ -165,7 +165,12 @@ def campaign_progress(
     service: ServiceDep,
     margin: Annotated[
         float | None,
-        Query(gt=0, lt=1, description="Target half-width when the sample stored none."),
+        Query(
+            gt=0,
+            lt=1,
+            description="Target half-width (default: the sample's planned margin, else the "
+            "target_margin setting).",
+        ),
     ] = None,
 ) -> Any:
     """Live counters from Label Studio (per team too), the latest export's agreement, and the

@@ -170,6 +170,42 @@ class CampaignProgress(BaseModel):
     )
 
 
+class StopRulePublic(BaseModel):
+    """The headline accuracy's interval against the target margin, and the work left."""
+
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    half_width: float = Field(description="(ci_high - ci_low) / 2 of the headline accuracy.")
+    target_margin: float
+    margin_source: Literal["planning", "option", "default"]
+    units_done: int = Field(description="Coded units in the latest export.")
+    units_needed: int = Field(description="units_done * (half_width / target_margin)^2.")
+    units_left: int
+    tasks_annotated: int
+    tasks_left: int = Field(description="units_left over the share of tasks that got a code.")
+    sample_size: int
+    design_effect: float | None = Field(description="units_done / the effective sample size.")
+    annotations_per_task: int
+    annotations_left: int
+    pace_per_day: float = Field(description="Annotations a day over the last 7 days.")
+    days_left: float | None = Field(description="None when nothing was annotated in 7 days.")
+    export_version: str | None
+    reached: bool
+    beyond_sample: bool = Field(description="The sample is too small to reach the target.")
+
+
+class CampaignProgressWithStop(CampaignProgress):
+    target_margin: float = Field(
+        description="Target half-width: ?margin=, else stored at sampling, else the setting."
+    )
+    margin_source: Literal["planning", "option", "default"]
+    stop: StopRulePublic | None = Field(
+        description="When to stop annotating (gold campaigns with an export); see stop_note."
+    )
+    stop_note: str | None = Field(description="Why there is no stop rule, if there is none.")
+
+
 # -- windows of traffic: the bounds keep every window (and a baseline before it) in the calendar
 WindowDays = Annotated[int, Field(ge=1, le=3660, description="Window: this many days up to end.")]
 LastDay = Annotated[
@@ -430,3 +466,23 @@ class TransitionBatchCampaign(BaseModel):
     )
     name: str | None = Field(default=None, min_length=1, max_length=100, pattern=NAME_PATTERN)
     overlap: int = Field(default=1, ge=1, le=10, description="Experts per task.")
+
+
+class PriorSourcePublic(BaseModel):
+    """Where the plan's prior accuracy per confidence bin came from."""
+
+    source: Literal["typed", "gold", "calibrated-scores", "scores", "worst-case"] = Field(
+        description="typed (prior_accuracy given), gold (latest gold campaign on the same "
+        "strata), calibrated-scores (the window's top-1 scores calibrated on the latest gold "
+        "campaign), scores (raw top-1 scores, no gold yet) or worst-case (0.5)."
+    )
+    accuracy: list[float] = Field(description="One prior accuracy per confidence bin.")
+    campaign: str | None = Field(default=None, description="The gold campaign used, if any.")
+    units: list[int] = Field(
+        default_factory=list, description="Coded gold units per bin (gold source)."
+    )
+    description: str
+
+
+class PlanWithPriorsPublic(PlanPublic):
+    prior_source: PriorSourcePublic

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from campaigns.job_actions import export_action, metrics_action, push_action, run_action
@@ -23,7 +22,12 @@ from campaigns.state.models import (
     CampaignStatus,
 )
 from services.api.deps import ServiceDep, SessionDep, SettingsDep
-from services.api.schemas import AdoptRequest, CampaignMetricsPublic, CampaignProgress, JobPublic
+from services.api.schemas import (
+    AdoptRequest,
+    CampaignMetricsPublic,
+    CampaignProgressWithStop,
+    JobPublic,
+)
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The campaign's id.")]
@@ -121,42 +125,6 @@ def export_campaign(
 def archive_campaign(campaign_id: CampaignId, service: ServiceDep) -> Any:
     """Close the campaign: no more pushes; its exports and metrics stay readable."""
     return service.archive(campaign_id)
-
-
-class StopRulePublic(BaseModel):
-    """The headline accuracy's interval against the target margin, and the work left."""
-
-    accuracy: float
-    ci_low: float
-    ci_high: float
-    half_width: float = Field(description="(ci_high - ci_low) / 2 of the headline accuracy.")
-    target_margin: float
-    margin_source: Literal["planning", "option", "default"]
-    units_done: int = Field(description="Coded units in the latest export.")
-    units_needed: int = Field(description="units_done * (half_width / target_margin)^2.")
-    units_left: int
-    tasks_annotated: int
-    tasks_left: int = Field(description="units_left over the share of tasks that got a code.")
-    sample_size: int
-    design_effect: float | None = Field(description="units_done / the effective sample size.")
-    annotations_per_task: int
-    annotations_left: int
-    pace_per_day: float = Field(description="Annotations a day over the last 7 days.")
-    days_left: float | None = Field(description="None when nothing was annotated in 7 days.")
-    export_version: str | None
-    reached: bool
-    beyond_sample: bool = Field(description="The sample is too small to reach the target.")
-
-
-class CampaignProgressWithStop(CampaignProgress):
-    target_margin: float = Field(
-        description="Target half-width: ?margin=, else stored at sampling, else the setting."
-    )
-    margin_source: Literal["planning", "option", "default"]
-    stop: StopRulePublic | None = Field(
-        description="When to stop annotating (gold campaigns with an export); see stop_note."
-    )
-    stop_note: str | None = Field(description="Why there is no stop rule, if there is none.")
 
 
 @router.get("/{campaign_id}/progress", response_model=CampaignProgressWithStop)

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from campaigns.traffic.window import Window
 from services.api.deps import ServiceDep
-from services.api.schemas import PlanPublic, PlanRequest
+from services.api.schemas import (
+    PlanPublic,
+    PlanRequest,
+    PlanWithPriorsPublic,
+    PriorSourcePublic,
+)
 
 router = APIRouter(prefix="/plan", tags=["samples"])
-
-
-class PriorSourcePublic(BaseModel):
-    """Where the plan's prior accuracy per confidence bin came from."""
-
-    source: Literal["typed", "gold", "calibrated-scores", "scores", "worst-case"] = Field(
-        description="typed (prior_accuracy given), gold (latest gold campaign on the same "
-        "strata), calibrated-scores (the window's top-1 scores calibrated on the latest gold "
-        "campaign), scores (raw top-1 scores, no gold yet) or worst-case (0.5)."
-    )
-    accuracy: list[float] = Field(description="One prior accuracy per confidence bin.")
-    campaign: str | None = Field(default=None, description="The gold campaign used, if any.")
-    units: list[int] = Field(
-        default_factory=list, description="Coded gold units per bin (gold source)."
-    )
-    description: str
-
-
-class PlanWithPriorsPublic(PlanPublic):
-    prior_source: PriorSourcePublic
 
 
 @router.post("", response_model=PlanWithPriorsPublic)

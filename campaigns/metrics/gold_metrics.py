@@ -34,7 +34,7 @@ from campaigns.metrics.class_scores import (
     section_confusion,
 )
 from campaigns.metrics.intervals import Variance, proportion_intervals
-from campaigns.metrics.threshold_curve import auto_coding_curve
+from campaigns.metrics.threshold_curve import auto_coding_curve, with_census_rates
 from campaigns.metrics.traffic_totals import TrafficTotals
 from campaigns.metrics.weight_calibration import (
     CalibratedWeights,
@@ -388,6 +388,9 @@ def compute_gold_metrics(
         gold, threshold=threshold, levels=levels, replicates=replicates, seed=seed, totals=totals
     )
     curve = auto_coding_curve(gold, replicates=replicates, seed=seed)
+    if totals is not None and totals.requests:
+        thresholds = curve.column("threshold").to_numpy()
+        curve = with_census_rates(curve, totals.auto_coding_rates(thresholds))
     per_class = per_class_scores(gold, level="subclass", levels=levels)
     per_section = (
         per_class_scores(gold, level="section", levels=levels)

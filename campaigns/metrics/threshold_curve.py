@@ -111,6 +111,28 @@ def curve_inputs(gold: pa.Table, thresholds: np.ndarray) -> CurveInputs:
     )
 
 
+def with_census_rates(curve: pa.Table, rates: np.ndarray) -> pa.Table:
+    """The curve with the traffic's census automatic-coding rate at each threshold.
+
+    The rate is then exact (zero-width interval) and the system accuracy is built on it,
+    ``1 - rate * (1 - accuracy_auto_coded)``, with the bounds of ``accuracy_auto_coded``.
+    Thresholds without a census rate (NaN) keep their estimates.
+    """
+    known = ~np.isnan(rates)
+    columns = {
+        name: curve.column(name).to_numpy(zero_copy_only=False) for name in curve.column_names
+    }
+    for suffix in ("", "_ci_low", "_ci_high"):
+        name = f"auto_coding_rate{suffix}"
+        columns[name] = np.where(known, rates, columns[name])
+        auto = columns[f"accuracy_auto_coded{suffix}"]
+        # No automatically coded unit in the sample: nothing to say unless none is coded.
+        built = 1.0 - rates * (1.0 - np.where(np.isnan(auto) & (rates == 0), 1.0, auto))
+        system = f"system_accuracy{suffix}"
+        columns[system] = np.where(known, built, columns[system])
+    return pa.table(columns)
+
+
 def auto_coding_curve(
     gold: pa.Table,
     thresholds: np.ndarray | None = None,

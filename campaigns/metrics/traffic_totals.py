@@ -6,18 +6,20 @@ one DuckDB pass over the window's Parquet, with no interval (method ``census``).
 counts the requests per predicted section and per confidence bin: the deciles of the window's
 confidence, with the threshold added as a cut, so the automatically coded part is a union of
 bins. Those counts are the margins the design weights are raked to
-(:mod:`campaigns.metrics.weight_calibration`).
+(:mod:`campaigns.metrics.weight_calibration`), and the census rate at each threshold of the
+curve.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from campaigns.duck import connect, fetch_arrow
+from campaigns.metrics.threshold_curve import default_thresholds
 from campaigns.metrics.weight_calibration import Margin
 from campaigns.storage import Storage
 from campaigns.traffic.window import Window, window_relation
@@ -37,10 +39,22 @@ class TrafficTotals:
     by_section: dict[str, int]
     by_confidence_bin: dict[str, int]
     division_sections: dict[str, str]
+    auto_coded_at: dict[float, int] = field(default_factory=dict)
 
     @property
     def auto_coding_rate(self) -> float:
         return self.auto_coded / self.requests if self.requests else float("nan")
+
+    def auto_coding_rates(self, thresholds: np.ndarray) -> np.ndarray:
+        """The census rate at each threshold (NaN where it was not counted)."""
+        return np.array(
+            [
+                self.auto_coded_at[round(float(t), 6)] / self.requests
+                if round(float(t), 6) in self.auto_coded_at and self.requests
+                else np.nan
+                for t in thresholds
+            ]
+        )
 
     def confidence_bins(self, confidence: np.ndarray) -> np.ndarray:
         """Each value's bin label (``b0`` below the first edge); a missing value is ``b0``."""
@@ -86,9 +100,11 @@ def count_traffic_totals(
         con.register("_totals_sections", sections)
         join = " LEFT JOIN _totals_sections s ON s.division = left(w.predicted_code, 2)"
         section = f"coalesce(s.section, '{NO_SECTION}')"
-    quantiles = fetch_arrow(
-        con, f"SELECT quantile_cont(confidence, {list(DECILES)!r}) AS q FROM {view}"
-    ).column("q")[0].as_py()
+    quantiles = (
+        fetch_arrow(con, f"SELECT quantile_cont(confidence, {list(DECILES)!r}) AS q FROM {view}")
+        .column("q")[0]
+        .as_py()
+    )
     cuts = {round(float(q), 6) for q in (quantiles or []) if q is not None}
     edges = tuple(sorted(e for e in cuts | {float(threshold)} if 0 < e <= 1))
     binned = " + ".join(f"(coalesce(confidence, -1) >= {e!r})::INT" for e in edges) or "0"
@@ -99,6 +115,15 @@ def count_traffic_totals(
                    count(*) FILTER (WHERE confidence >= {float(threshold)!r}) AS auto_coded
             FROM {view} w{join} GROUP BY ALL""",
     ).to_pylist()
+    curve = [round(float(t), 6) for t in default_thresholds()]
+    counted = fetch_arrow(
+        con,
+        "SELECT "
+        + ", ".join(
+            f"count(*) FILTER (WHERE confidence >= {t!r}) AS t{i}" for i, t in enumerate(curve)
+        )
+        + f" FROM {view}",
+    ).to_pylist()[0]
     by_section: dict[str, int] = {}
     by_bin: dict[str, int] = {}
     for row in cells:
@@ -111,6 +136,7 @@ def count_traffic_totals(
         confidence_edges=edges,
         by_section=by_section,
         by_confidence_bin=by_bin,
+        auto_coded_at={t: int(counted[f"t{i}"]) for i, t in enumerate(curve)},
         division_sections=(
             dict(zip(*sections.select(["division", "section"]).to_pydict().values(), strict=True))
             if sections is not None

@@ -157,11 +157,18 @@ def test_the_calibrated_headline_keeps_the_stratified_figure_beside_it():
             "updated_at": ["2026-09-01T10:00:00Z"] * n,
         }
     )
-    summary = compute_gold_metrics(
+    metrics = compute_gold_metrics(
         gold, annotations, threshold=0.8, design="srs", replicates=20, totals=totals
-    ).summary
+    )
+    summary = metrics.summary
     assert summary["calibration"]["applied"] is True
     assert summary["calibration"]["traffic"]["auto_coding_rate"] == r
+    curve = metrics.threshold_curve.to_pylist()
+    point = next(p for p in curve if p["threshold"] == 0.8)
+    assert point["auto_coding_rate"] == point["auto_coding_rate_ci_high"] == r
+    exact = np.mean(traffic.column("confidence").to_numpy() >= 0.3)
+    assert next(p for p in curve if p["threshold"] == 0.3)["auto_coding_rate"] == exact
+    assert point["system_accuracy"] == pytest.approx(1 - r * (1 - point["accuracy_auto_coded"]))
 
 
 def test_calibration_is_refused_when_the_strata_do_not_cover_the_window():

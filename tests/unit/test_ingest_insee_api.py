@@ -20,9 +20,9 @@ from campaigns.storage import Storage
 from campaigns.traffic.formats import parser_for
 from campaigns.traffic.formats.insee_api import insee_api_parser
 from campaigns.traffic.formats.python_literal import (
+    literal_is_plain,
     literal_reason,
     literal_to_json,
-    literal_tokens,
 )
 from campaigns.traffic.ingest import ingest_file
 from campaigns.traffic.window import traffic_dataset
@@ -167,11 +167,19 @@ INSERTS = [
 ]  # fmt: skip
 
 
+# What real texts hold: no backslash nor control character (the fast path)
+PLAIN_PIECES = [
+    "a", "Z", " ", "'", '"', "d'activité", "l'entreprise", "é", "€", "😀", "{", "}", ":",
+    ",", "[", "]", "None", "True", "False", "nan", "0.5", "-", "(", ")",
+]  # fmt: skip
+
+
 def hostile_messages(seed: int, n: int) -> list[str]:
     rng = random.Random(seed)
+    pieces = PIECES
 
     def text() -> str:
-        return "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 10)))
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
 
     def value(depth: int = 0) -> object:
         kind = rng.random()
@@ -185,7 +193,10 @@ def hostile_messages(seed: int, n: int) -> list[str]:
             return [value(depth + 1) for _ in range(rng.randint(0, 3))]
         return {text(): value(depth + 1) for _ in range(rng.randint(0, 3))}
 
-    messages = [repr({text(): value() for _ in range(rng.randint(0, 4))}) for _ in range(n)]
+    messages = []
+    for _ in range(n):
+        pieces = PLAIN_PIECES if rng.random() < 0.5 else PIECES
+        messages.append(repr({text(): value() for _ in range(rng.randint(0, 4))}))
     for message in messages[: n // 2]:  # the same, edited by hand: mostly not repr any more
         cut = rng.randrange(len(message) + 1)
         messages.append(message[:cut] + rng.choice(INSERTS) + message[cut:])
@@ -200,15 +211,17 @@ def test_the_literal_conversion_agrees_with_ast_literal_eval_or_refuses():
     )
     rows = con.execute(
         f"""
-        SELECT i, reason, CASE WHEN reason IS NULL THEN TRY(json(js)) END
-        FROM (SELECT i, {literal_reason("m", "tokens")} AS reason,
-                     {literal_to_json("tokens")} AS js
-              FROM (SELECT *, {literal_tokens("m")} AS tokens FROM m))
+        SELECT i, plain, reason, CASE WHEN reason IS NULL THEN TRY(json(js)) END
+        FROM (SELECT i, plain, {literal_reason("m", "plain")} AS reason,
+                     {literal_to_json("m", "plain")} AS js
+              FROM (SELECT *, {literal_is_plain("m")} AS plain FROM m))
         ORDER BY i
         """
     ).fetchall()
     read = refused = 0
-    for (_, reason, js), message in zip(rows, messages, strict=True):
+    paths = {True: 0, False: 0}
+    for (_, plain, reason, js), message in zip(rows, messages, strict=True):
+        paths[plain] += 1
         try:
             with warnings.catch_warnings():  # Python warns about escapes it keeps as typed
                 warnings.simplefilter("ignore")
@@ -220,5 +233,7 @@ def test_the_literal_conversion_agrees_with_ast_literal_eval_or_refuses():
             continue
         assert json.loads(js) == expected, message
         read += 1
-    # every untouched repr is read (none refused), and the edits hit both branches
+    # every untouched repr is read (none refused), the edits are often refused, and both
+    # paths (plain replacements, tokens) see many messages
     assert read >= 4000 and refused >= 500, (read, refused)
+    assert min(paths.values()) >= 1000, paths

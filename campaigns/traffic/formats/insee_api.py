@@ -30,9 +30,9 @@ is *skipped* and counted, not quarantined. A prediction line that cannot be read
 from __future__ import annotations
 
 from campaigns.traffic.formats.python_literal import (
+    literal_is_plain,
     literal_reason,
     literal_to_json,
-    literal_tokens,
 )
 from campaigns.traffic.ingest import NOT_A_RECORD
 
@@ -51,13 +51,14 @@ _SPEC = '{"Query": "JSON", "Response": "MAP(VARCHAR, JSON)"}'
 # The Query fields renamed or moved (set to null, i.e. removed, by a JSON merge patch).
 _MOVED = "{" + ", ".join(f'"{f}": null' for f in (TEXT_FIELD, *CONTEXT_NAMES)) + "}"
 _RENAMED = ", ".join(f"'{new}', query->'$.{old}'" for old, new in CONTEXT_NAMES.items())
+_JSON = literal_to_json("message", "plain")
 _MARK = " - {''Query''"  # where the message of a prediction line starts (SQL-quoted)
 
 
 def insee_api_parser(relation: str) -> str:
     """The production API's log lines (a :data:`campaigns.traffic.ingest.LineParser`)."""
     return f"""
-    SELECT * EXCLUDE (mark, head, message, tokens, literal_reason, j, query, response,
+    SELECT * EXCLUDE (mark, head, message, plain, literal_reason, j, query, response,
                       ranked, text_json, ic_json),
         CASE
             WHEN mark = 0 THEN '{NOT_A_RECORD}'
@@ -97,11 +98,10 @@ def insee_api_parser(relation: str) -> str:
             FROM (
                 SELECT *,
                     CASE WHEN literal_reason IS NULL
-                         THEN TRY(json_transform({literal_to_json("tokens")}, '{_SPEC}')) END
-                        AS j
+                         THEN TRY(json_transform({_JSON}, '{_SPEC}')) END AS j
                 FROM (
-                    SELECT *, {literal_reason("message", "tokens")} AS literal_reason
-                    FROM (SELECT *, {literal_tokens("message")} AS tokens FROM (
+                    SELECT *, {literal_reason("message", "plain")} AS literal_reason
+                    FROM (SELECT *, {literal_is_plain("message")} AS plain FROM (
                         SELECT *,
                             CASE WHEN mark > 0 THEN left(line, mark - 1) END AS head,
                             CASE WHEN mark > 0

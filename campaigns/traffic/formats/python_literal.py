@@ -3,24 +3,25 @@
 Python's logging writes a dict with ``%s``, i.e. its ``repr``: strings in single quotes, or in
 double quotes when they hold an apostrophe and no double quote (``"d'activité"``), ``None``,
 ``True``, ``False``, escapes such as ``\\'``, ``\\n``, ``\\xe9``. The conversion runs in DuckDB
-on a whole column at once, with no Python per line:
+on a whole column at once, with no Python per line, in two paths:
 
-1. ``regexp_extract_all`` cuts the message into tokens: a single-quoted string, a double-quoted
-   string, or a run of anything else (the *skeleton*: braces, colons, commas, numbers,
-   ``None``...). A string token is taken whole, so a brace, a quote of the other kind or the
-   word ``None`` inside a text is never touched.
-2. Each token is rewritten: a single-quoted string gets double quotes, its ``"`` escaped and
-   its ``\\'`` unescaped; ``\\xNN`` becomes ``\\u00NN``; in the skeleton, ``None``/``True``/
-   ``False`` become ``null``/``true``/``false``. Escaped backslashes are set aside first (as
-   ``chr(1)``) so that ``\\\\'`` stays a backslash followed by a quote.
-3. What the rewriting cannot carry over exactly is refused instead (:func:`literal_reason`):
-   an unterminated string, an escape JSON reads differently (``\\U0001f600``, ``\\0``,
-   surrogates), a name other than None/True/False (``nan``, ``inf``), a raw ``chr(1)``.
-   Everything else the JSON reader refuses (tuples, ``1.``, ``.5``) fails the parse.
+- *Plain* messages (:func:`literal_is_plain`: no backslash, every quote a delimiter, no string
+  holding the words None/True/False, no other name) are converted with whole-string
+  replacements: single quotes outside double-quoted strings become double quotes (a split on
+  ``"`` tells them apart), the three words their JSON spelling. Deciding "plain" costs two
+  full matches of a regular grammar (RE2's DFA). Typical API messages are all plain.
+- Any other message is cut into tokens (``regexp_extract_all``: a single-quoted string, a
+  double-quoted string, or a run of anything else) and each token rewritten: a single-quoted
+  string gets double quotes, its ``"`` escaped and its ``\\'`` unescaped; ``\\xNN`` becomes
+  ``\\u00NN``; outside strings, None/True/False become null/true/false. Escaped backslashes are
+  set aside first (as ``chr(1)``) so that ``\\\\'`` stays a backslash followed by a quote.
 
-The rules were checked against ``ast.literal_eval`` on generated hostile strings
-(``tests/unit/test_ingest_insee_api.py``): every message is either converted to the same value
-or refused, never read differently.
+What cannot be carried over exactly is refused (:func:`literal_reason`): an unterminated
+string, an escape JSON reads differently (``\\U0001f600``, ``\\0``, surrogates), a name other
+than None/True/False (``nan``, ``inf``), a raw ``chr(1)``. Everything else the JSON reader
+refuses (tuples, ``1.``, ``.5``) fails the parse. A seeded property test checks both paths
+against ``ast.literal_eval`` on hostile strings (``tests/unit/test_ingest_insee_api.py``): every
+message is converted to the same value or refused, never read differently.
 """
 
 from __future__ import annotations
@@ -35,10 +36,55 @@ _ESCAPES_OK = (
     r"|u(?:[0-9a-ce-fA-CE-F][0-9a-fA-F]{3}|[dD][0-7][0-9a-fA-F]{2}))"
 )
 _BACKSLASH = "\\"
+# The plain grammar: skeleton characters (no letter but an exponent's e), the three words,
+# strings without backslash or chr(1) (a single-quoted one holds no double quote either).
+_SKELETON_CHAR = r"""[^'"\\A-DF-Za-df-z_\x01]"""
+_WORD = "(?:None|True|False)"
+_SQ_CHARS = r"""[^'"\\\x01]*"""
+_DQ_CHARS = r"""[^"\\\x01]*"""
+_PLAIN = f"""(?:{_SKELETON_CHAR}|{_WORD}|'{_SQ_CHARS}'|"{_DQ_CHARS}")*"""
+_WORD_IN_STRING = (
+    f"""{_PLAIN}(?:'{_SQ_CHARS}{_WORD}{_SQ_CHARS}'|"{_DQ_CHARS}{_WORD}{_DQ_CHARS}"){_PLAIN}"""
+)
 
 
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def literal_is_plain(message: str) -> str:
+    """SQL: whether ``message`` takes the fast path (see the module docstring)."""
+    return (
+        f"(regexp_full_match({message}, {_sql_text(_PLAIN)}) "
+        f"AND NOT regexp_full_match({message}, {_sql_text(_WORD_IN_STRING)}))"
+    )
+
+
+def literal_to_json(message: str, plain: str) -> str:
+    """SQL: the JSON text of the Python literal ``message`` (NULL when refused); ``plain`` is
+    a column holding :func:`literal_is_plain` of it."""
+    # split on double quotes: odd pieces lie outside double-quoted strings
+    quoted = (
+        "array_to_string([CASE WHEN i % 2 = 1 THEN replace(piece, '''', '\"') ELSE piece END "
+        f"FOR piece, i IN string_split({message}, '\"')], '\"')"
+    )
+    plain_json = (
+        f"replace(replace(replace({quoted}, 'None', 'null'), 'True', 'true'), 'False', 'false')"
+    )
+    tokens = _tokens(message)
+    return (
+        f"CASE WHEN {plain} THEN {plain_json} "
+        f"WHEN ({_token_reason(message, tokens)}) IS NULL THEN {_tokens_to_json(tokens)} END"
+    )
+
+
+def literal_reason(message: str, plain: str) -> str:
+    """SQL: why ``message`` cannot be converted exactly (NULL when it can)."""
+    return f"CASE WHEN NOT {plain} THEN {_token_reason(message, _tokens(message))} END"
+
+
+def _tokens(message: str) -> str:
+    return f"regexp_extract_all({message}, {_sql_text(_TOKEN)})"
 
 
 def _string_to_json(token: str) -> str:
@@ -54,13 +100,8 @@ def _string_to_json(token: str) -> str:
     return f"CASE left({token}, 1) WHEN '''' THEN {single} ELSE {double} END"
 
 
-def literal_tokens(message: str) -> str:
-    """SQL: the tokens of ``message`` (a VARCHAR expression)."""
-    return f"regexp_extract_all({message}, {_sql_text(_TOKEN)})"
-
-
-def literal_to_json(tokens: str) -> str:
-    """SQL: the JSON text of a Python literal cut into ``tokens`` by :func:`literal_tokens`."""
+def _tokens_to_json(tokens: str) -> str:
+    """SQL: the JSON text of a Python literal cut into ``tokens``."""
     skeleton = "replace(replace(replace(t, 'None', 'null'), 'True', 'true'), 'False', 'false')"
     return (
         f"array_to_string([CASE WHEN left(t, 1) IN ('''', '\"') THEN {_string_to_json('t')} "
@@ -68,8 +109,7 @@ def literal_to_json(tokens: str) -> str:
     )
 
 
-def literal_reason(message: str, tokens: str) -> str:
-    """SQL: why ``message`` cannot be converted exactly (NULL when it can)."""
+def _token_reason(message: str, tokens: str) -> str:
     skeleton = f"regexp_replace({message}, {_sql_text(_STRING)}, '''''', 'g')"
     names = f"regexp_replace({skeleton}, '\\b(?:None|True|False)\\b', '', 'g')"
     escapes = (

@@ -71,6 +71,7 @@ def sample_traffic_totals(
             Window(sample.window_start, sample.window_end),
             threshold,
             old_nomenclature(settings).division_sections(),
+            tuple(params.get("confidence_edges", ())),
         )
     except EmptySelectionError:  # the window's traffic is no longer stored
         return None

@@ -39,6 +39,7 @@ class TrafficTotals:
     by_section: dict[str, int]
     by_confidence_bin: dict[str, int]
     division_sections: dict[str, str]
+    design_edges: tuple[float, ...] = ()
     auto_coded_at: dict[float, int] = field(default_factory=dict)
 
     @property
@@ -61,9 +62,21 @@ class TrafficTotals:
         values = np.nan_to_num(np.asarray(confidence, dtype=np.float64), nan=-1.0)
         return np.char.add("b", np.searchsorted(self.confidence_edges, values, "right").astype(str))
 
-    def margins(self, confidence: np.ndarray, predicted_code: np.ndarray) -> list[Margin]:
-        """The confidence-bin and section margins for sampled units with these values."""
+    def margins(
+        self,
+        confidence: np.ndarray,
+        predicted_code: np.ndarray,
+        design_edges: tuple[float, ...] = (),
+    ) -> list[Margin]:
+        """The confidence-bin and section margins for sampled units with these values.
+
+        Bins are merged only within one of the design's confidence bands (``design_edges``,
+        which must be among ``confidence_edges``), so they stay nested in the strata.
+        """
         bins = tuple(f"b{i}" for i in range(len(self.confidence_edges) + 1))
+        design_edges = design_edges or self.design_edges
+        lows = (0.0, *self.confidence_edges)
+        groups = tuple(int(np.searchsorted(design_edges, low, "right")) for low in lows)
         sections = np.array(
             [
                 self.division_sections.get(str(code)[:2], NO_SECTION) if code else NO_SECTION
@@ -77,6 +90,7 @@ class TrafficTotals:
                 self.confidence_bins(confidence),
                 {b: float(self.by_confidence_bin.get(b, 0)) for b in bins},
                 bins,
+                groups,
             ),
             Margin("section", sections, {k: float(v) for k, v in self.by_section.items()}),
         ]
@@ -92,9 +106,17 @@ class TrafficTotals:
 
 
 def count_traffic_totals(
-    con: duckdb.DuckDBPyConnection, view: str, threshold: float, sections: pa.Table | None
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    threshold: float,
+    sections: pa.Table | None,
+    design_edges: tuple[float, ...] = (),
 ) -> TrafficTotals:
-    """Count the totals over the rows of ``view`` (``division -> section`` from ``sections``)."""
+    """Count the totals over the rows of ``view`` (``division -> section`` from ``sections``).
+
+    The confidence bins are cut at the window's deciles, the threshold and the design's own
+    confidence edges (``design_edges``), so each bin lies inside one stratum.
+    """
     join, section = "", f"'{NO_SECTION}'"
     if sections is not None:
         con.register("_totals_sections", sections)
@@ -106,7 +128,8 @@ def count_traffic_totals(
         .as_py()
     )
     cuts = {round(float(q), 6) for q in (quantiles or []) if q is not None}
-    edges = tuple(sorted(e for e in cuts | {float(threshold)} if 0 < e <= 1))
+    cuts |= {float(threshold), *(float(e) for e in design_edges)}
+    edges = tuple(sorted(e for e in cuts if 0 < e <= 1))
     binned = " + ".join(f"(coalesce(confidence, -1) >= {e!r})::INT" for e in edges) or "0"
     cells = fetch_arrow(
         con,
@@ -137,6 +160,7 @@ def count_traffic_totals(
         by_section=by_section,
         by_confidence_bin=by_bin,
         auto_coded_at={t: int(counted[f"t{i}"]) for i, t in enumerate(curve)},
+        design_edges=tuple(float(e) for e in design_edges),
         division_sections=(
             dict(zip(*sections.select(["division", "section"]).to_pydict().values(), strict=True))
             if sections is not None
@@ -146,9 +170,13 @@ def count_traffic_totals(
 
 
 def window_traffic_totals(
-    storage: Storage, window: Window, threshold: float, sections: pa.Table | None
+    storage: Storage,
+    window: Window,
+    threshold: float,
+    sections: pa.Table | None,
+    design_edges: tuple[float, ...] = (),
 ) -> TrafficTotals:
     """:func:`count_traffic_totals` over a traffic window of the storage."""
     with connect() as con:
         view = window_relation(con, storage, window)
-        return count_traffic_totals(con, view.name, threshold, sections)
+        return count_traffic_totals(con, view.name, threshold, sections, design_edges)

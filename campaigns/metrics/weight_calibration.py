@@ -63,13 +63,16 @@ class Margin:
     """One set of known population counts: each sampled unit's category and the totals.
 
     ``order`` (for ordered categories such as confidence bins) lets a sparse category merge
-    with its neighbour instead of a pooled "other".
+    with its neighbour instead of a pooled "other"; ``groups`` (one per category of ``order``)
+    keeps merges inside a group, so bins nested in the design's strata stay nested and the
+    margins never contradict each other.
     """
 
     name: str
     labels: np.ndarray
     totals: Mapping[str, float]
     order: tuple[str, ...] | None = None
+    groups: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", np.asarray(self.labels).astype(str))
@@ -115,18 +118,24 @@ def collapse_margin(margin: Margin, min_units: int = MIN_UNITS) -> tuple[Margin,
     mapping = {c: c for c in totals}
     merged = 0
     if margin.order is not None:
+        barrier = dict(zip(margin.order, margin.groups or (0,) * len(margin.order), strict=True))
         groups = [[c] for c in margin.order if c in totals]
         while len(groups) > 1:
             sizes = [sum(units[c] for c in g) for g in groups]
-            i = int(np.argmin(sizes))
-            if sizes[i] >= min_units:
+            candidates = []
+            for i, size in enumerate(sizes):
+                if size >= min_units:
+                    continue
+                near = [
+                    j
+                    for j in (i - 1, i + 1)
+                    if 0 <= j < len(groups) and barrier[groups[j][0]] == barrier[groups[i][0]]
+                ]
+                if near:
+                    candidates.append((size, i, min(near, key=lambda j: sizes[j])))
+            if not candidates:
                 break
-            if i == 0:
-                j = 1
-            elif i == len(groups) - 1:
-                j = i - 1
-            else:
-                j = i - 1 if sizes[i - 1] <= sizes[i + 1] else i + 1
+            _, i, j = min(candidates)
             low, high = sorted((i, j))
             groups[low] = groups[low] + groups[high]
             del groups[high]
@@ -150,10 +159,12 @@ def collapse_margin(margin: Margin, min_units: int = MIN_UNITS) -> tuple[Margin,
     for c, total in totals.items():
         new_totals[mapping[c]] = new_totals.get(mapping[c], 0.0) + total
     labels = np.array([mapping[c] for c in present.tolist()], dtype=str)[inverse]
-    order = None
+    order = groups_out = None
     if margin.order is not None:
         order = tuple(dict.fromkeys(mapping[c] for c in margin.order if c in totals))
-    return Margin(margin.name, labels, new_totals, order), merged
+        first = {mapping[c]: barrier[c] for c in reversed(margin.order) if c in totals}
+        groups_out = tuple(first[c] for c in order)
+    return Margin(margin.name, labels, new_totals, order, groups_out), merged
 
 
 def _codes(margin: Margin) -> np.ndarray:
@@ -177,8 +188,8 @@ def rake(
     margins: Sequence[Margin],
     *,
     min_units: int = MIN_UNITS,
-    max_iterations: int = 200,
-    tolerance: float = 1e-9,
+    max_iterations: int = 1000,
+    tolerance: float = 1e-7,
 ) -> CalibratedWeights:
     """Rake ``weights`` to every margin's totals (after collapsing sparse categories).
 

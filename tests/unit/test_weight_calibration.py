@@ -48,6 +48,13 @@ def test_sparse_categories_are_collapsed_into_their_neighbour_or_other():
     assert count == 3  # b0 into b1; b4 (no unit) and b3 into b2
     assert sum(merged.totals.values()) == sum(totals.values())
     assert set(merged.totals) == {"b0+b1", "b2+b3+b4"}
+    # Bins nested in the design's strata are merged only within their stratum.
+    grouped = Margin("c", labels, totals, tuple(totals), (0, 0, 1, 1, 1))
+    merged, _ = collapse_margin(grouped, min_units=10)
+    assert set(merged.totals) == {"b0+b1", "b2+b3+b4"} and merged.groups == (0, 1)
+    apart = Margin("c", labels, totals, tuple(totals), (0, 1, 1, 2, 2))
+    merged, _ = collapse_margin(apart, min_units=10)
+    assert set(merged.totals) == {"b0", "b1", "b2", "b3+b4"}  # b0 alone in its stratum
     sections = np.array(["A"] * 40 + ["B"] * 3 + ["C"] * 2)
     merged, _ = collapse_margin(Margin("s", sections, {"A": 80, "B": 6, "C": 4, "D": 1}))
     assert merged.totals == {"A": 91.0}  # "other" still too small: into the largest

@@ -14,20 +14,38 @@ time); each figure is the best of its rounds. When the script started Label Stud
 also shows the server's CPU time of each import, which the machine's load disturbs less than
 the wall time.
 
+``--variants`` also times other ways of getting the same ``preselected`` tasks and
+predictions into Label Studio, each in a fresh project against the same bare reference, to
+choose the product's way (all at ``--batch`` tasks a request unless named):
+
+- ``inline``: the product's push (each task with its prediction, one request per batch);
+- ``inline-250``, ``inline-5000``: the same with other batch sizes;
+- ``after-batch``: each batch imported bare (``return_task_ids``), then its predictions in one
+  ``POST /api/projects/{id}/import/predictions`` (ImportPredictionsAPI);
+- ``after-all``: every batch imported bare, then all predictions in one such request;
+- ``five``: five predictions a task (one per suggestion) instead of the top-1 only;
+- ``one-of-five``: one prediction a task holding the five suggestions as five results;
+- ``no-version``: the top-1 prediction without ``model_version``.
+
 The last line is ``ratio: X``: our push with predictions (``preselected``, else the first mode
 measured) / the bare import, in time (lower is better; 2 is half the bare rate).
 
     python -m benchmarks.bench_push --tasks 10000 [--suggestions preselected]
+    python -m benchmarks.bench_push --tasks 10000 --suggestions preselected \
+        --variants after-batch,after-all,five,one-of-five,inline-250,inline-5000
     python -m benchmarks.bench_push --tasks 100000
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from benchmarks._common import CODES, TITLES, timed
 from campaigns.config import Settings
@@ -58,6 +76,84 @@ def sample_table(n: int):
     )
 
 
+VARIANTS = (
+    "inline",
+    "inline-250",
+    "inline-5000",
+    "after-batch",
+    "after-all",
+    "five",
+    "one-of-five",
+    "no-version",
+)
+
+
+def _post(gateway: LabelStudioGateway, path: str, body: Any, **params: str) -> Any:
+    response = gateway.http.post(
+        path,
+        params=params,
+        content=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def _bare_then_predictions(
+    gateway: LabelStudioGateway, project: int, tasks: list[dict], batch: int, per_batch: bool
+) -> None:
+    """Tasks imported bare, then their predictions through ImportPredictionsAPI."""
+    pending: list[dict] = []
+    for start in range(0, len(tasks), batch):
+        part = tasks[start : start + batch]
+        ids = _post(
+            gateway,
+            f"/api/projects/{project}/import",
+            [{"data": t["data"]} for t in part],
+            commit_to_project="true",
+            return_task_ids="true",
+        )["task_ids"]
+        pending += [
+            p | {"task": i} for t, i in zip(part, ids, strict=True) for p in t["predictions"]
+        ]
+        if per_batch:
+            _post(gateway, f"/api/projects/{project}/import/predictions", pending)
+            pending = []
+    if pending:
+        _post(gateway, f"/api/projects/{project}/import/predictions", pending)
+
+
+def _reshaped(tasks: list[dict], variant: str) -> list[dict]:
+    """The preselected tasks with their predictions shaped as ``variant`` says."""
+    out = copy.deepcopy(tasks)
+    for task in out:
+        (prediction,) = task["predictions"]
+        (result,) = prediction["result"]
+        codes = [s["value"] for s in task["data"]["suggestions"]]
+        one_per_code = [result | {"value": {"choices": [c]}} for c in codes]
+        if variant == "five":
+            task["predictions"] = [prediction | {"result": [r]} for r in one_per_code]
+        elif variant == "one-of-five":
+            prediction["result"] = one_per_code
+        elif variant == "no-version":
+            prediction.pop("model_version", None)
+    return out
+
+
+def variant_push(
+    gateway: LabelStudioGateway, variant: str, tasks: list[dict], batch: int
+) -> Callable[[int], object]:
+    """How ``variant`` pushes ``tasks`` into a project (given its id)."""
+    if variant.startswith("inline"):
+        size = int(variant.split("-")[1]) if "-" in variant else batch
+        return lambda p: gateway.import_tasks(p, tasks, batch_size=size)
+    if variant in ("after-batch", "after-all"):
+        per_batch = variant == "after-batch"
+        return lambda p: _bare_then_predictions(gateway, p, tasks, batch, per_batch)
+    shaped = _reshaped(tasks, variant)
+    return lambda p: gateway.import_tasks(p, shaped, batch_size=batch)
+
+
 def server_cpu_seconds(pid: int | None) -> float:
     """CPU time used so far by the Label Studio process (Linux), 0 when not ours to read."""
     if pid is None:
@@ -81,8 +177,18 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=0, help="Runs of each import (default: 2, 1 from 50k)."
     )
+    parser.add_argument("--batch", type=int, default=BATCH, help="Tasks per import request.")
+    parser.add_argument(
+        "--variants",
+        default="",
+        help=f"Comma-separated other ways to push the preselected tasks: {', '.join(VARIANTS)}.",
+    )
     args = parser.parse_args()
-    n = args.tasks
+    n, batch = args.tasks, args.batch
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
     rounds = args.rounds or (2 if n < 50_000 else 1)
     modes = (
         list(SuggestionMode) if args.suggestions == "all" else [SuggestionMode(args.suggestions)]
@@ -105,7 +211,7 @@ def main() -> None:
     preselected = gold_tasks(sample, 1, lambda c: titles.get(c), suggestions="preselected")
     bare_tasks = [{"data": t["data"]} for t in preselected]
     # (wall, server CPU) of each run; the rerun of our push once its tasks are all there.
-    runs: dict[str, list[tuple[float, float]]] = {m: [] for m in [*modes, "bare"]}
+    runs: dict[str, list[tuple[float, float]]] = {m: [] for m in [*modes, *variants, "bare"]}
     reruns: dict[str, float] = {}
     try:
         gateway = LabelStudioGateway(url, token)
@@ -121,9 +227,9 @@ def main() -> None:
             )
 
             def bare(p: int = project) -> None:
-                for start in range(0, n, BATCH):
+                for start in range(0, n, batch):
                     gateway.client.projects.import_tasks(
-                        id=p, request=bare_tasks[start : start + BATCH]
+                        id=p, request=bare_tasks[start : start + batch]
                     )
 
             measure("bare", bare)
@@ -134,7 +240,7 @@ def main() -> None:
                 )
                 measure(
                     mode,
-                    lambda p=project, t=tasks[mode]: gateway.import_tasks(p, t, batch_size=BATCH),
+                    lambda p=project, t=tasks[mode]: gateway.import_tasks(p, t, batch_size=batch),
                 )
                 assert gateway.task_count(project) == n
                 if round_ == 0:
@@ -142,25 +248,40 @@ def main() -> None:
                         lambda p=project, t=tasks[mode]: gateway.import_tasks(p, t)
                     )
                     assert again == 0
+            for variant in variants:
+                project = gateway.create_project(
+                    f"bench push {variant} {round_}",
+                    gold_standard_config(nomenclature, "fr", "preselected"),
+                )
+                push = variant_push(gateway, variant, preselected, batch)
+                measure(variant, lambda p=project, push=push: push(p))
+                assert gateway.task_count(project) == n
     finally:
         if server:
             server.stop()
     best = {k: min(v) for k, v in runs.items()}
     cpu = pid is not None
-    print(f"push of {n:,} gold tasks into Label Studio (batches of {BATCH:,}), best of {rounds}")
+    print(f"push of {n:,} gold tasks into Label Studio (batches of {batch:,}), best of {rounds}")
     bare_s, bare_cpu = best["bare"]
     for mode in modes:
         seconds, server_s = best[mode]
         predicted = sum(1 for t in tasks[mode] if t.get("predictions"))
         print(
             f"  ours, {mode:11s} ({predicted:7,} predictions): {seconds:7.2f} s "
-            f"{n / seconds:7,.0f} tasks/s  {seconds / bare_s:5.2f}x bare"
+            f"{n / seconds:7,.0f} tasks/s  {bare_s / seconds:4.0%} of the bare rate"
             + (
                 f"  (Label Studio CPU {server_s:6.2f} s, {server_s / bare_cpu:5.2f}x)"
                 if cpu
                 else ""
             )
             + f"   rerun, nothing to import: {reruns[mode]:5.2f} s"
+        )
+    for variant in variants:
+        seconds, server_s = best[variant]
+        print(
+            f"  variant, {variant:12s} (preselected tasks): {seconds:7.2f} s "
+            f"{n / seconds:7,.0f} tasks/s  {bare_s / seconds:4.0%} of the bare rate"
+            + (f"  (Label Studio CPU {server_s:6.2f} s)" if cpu else "")
         )
     print(
         f"  reference, bare import, no predictions    : {bare_s:7.2f} s {n / bare_s:7,.0f} tasks/s"

@@ -7,24 +7,29 @@ crash or a timeout imports exactly the missing tasks. Label Studio imports each 
 database transaction, so a batch is in the project whole or not at all.
 
 Where Label Studio 1.23.2 spends a push's time (SQLite, 10,000 gold tasks, its CPU time): a
-bare import costs about 0.3 ms a task; a task with a prediction about 1.4 ms, two thirds of it
+bare import costs about 0.3 ms a task; a task with a prediction about 1.35 ms, two thirds of it
 in refreshing the task's counters (``update_tasks_counters``: a Django ``bulk_update`` building
-a CASE expression per task and counter), a cost every way of adding predictions pays (inline,
-or ``import_predictions`` after a bare import). Five results in one prediction cost more than
-one; batches of 1,000 to 5,000 cost about the same (250, 30% more); ``return_task_ids`` and
-``model_version`` change nothing measurable.
+a CASE expression per task and counter, run inside the request unless the server has Redis),
+a cost every way of adding predictions pays. ``benchmarks/bench_push.py --variants``, same run,
+share of the bare import's rate: inline (this module) 28%; bare import then
+``POST /api/projects/{id}/import/predictions`` per batch 6% (without its off-by-default
+memory-efficient flag, that endpoint refreshes the counters of every task of the project at
+each call: quadratic); the same once for all tasks 31% (noise-close, but a crash between the
+two steps strands tasks without their prediction, and a retry cannot tell cheaply which);
+five predictions a task 14%; one prediction holding five results 23%; no ``model_version``
+25%; batches of 250 13%, of 5,000 25%.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import httpx
-from label_studio_sdk import LabelStudio
-from label_studio_sdk.core.api_error import ApiError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from campaigns.config import Settings
@@ -34,6 +39,10 @@ from campaigns.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+
+if TYPE_CHECKING:
+    from label_studio_sdk import LabelStudio
+    from label_studio_sdk.core.api_error import ApiError
 
 KEY_FIELD = "campaign_key"
 _TRANSIENT = (httpx.TransportError, ConnectionError)
@@ -55,10 +64,18 @@ class LabelStudioGateway:
 
     def __init__(self, url: str, token: str, timeout: float = 120.0) -> None:
         self.url = url.rstrip("/")
-        self.client = LabelStudio(base_url=self.url, api_key=token, timeout=timeout)
+        self._token, self._timeout = token, timeout
         self.http = httpx.Client(
             base_url=self.url, timeout=timeout, headers={"Authorization": f"Token {token}"}
         )
+
+    @cached_property
+    def client(self) -> LabelStudio:
+        """The SDK's client, built on first use: importing the SDK takes about a second, which
+        pushes, exports (plain REST) and the API's start need not pay."""
+        from label_studio_sdk import LabelStudio
+
+        return LabelStudio(base_url=self.url, api_key=self._token, timeout=self._timeout)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LabelStudioGateway:
@@ -86,7 +103,9 @@ class LabelStudioGateway:
             return _with_retries(fn)(*args, **kwargs)
         except _TRANSIENT as err:
             raise self._unavailable(err) from err
-        except ApiError as err:
+        except Exception as err:  # only the SDK's errors are translated; the rest re-raised
+            if not _is_sdk_error(err):
+                raise
             if err.status_code == 401:
                 raise ConfigurationError(
                     "Label Studio refused the token (401).",
@@ -132,8 +151,8 @@ class LabelStudioGateway:
         return f"{self.url}/projects/{project_id}/data"
 
     def task_count(self, project_id: int) -> int:
-        project = self._call(self.client.projects.get, id=project_id)
-        return int(project.task_number or 0)
+        project = self._rest("GET", f"/api/projects/{int(project_id)}")
+        return int(project.get("task_number") or 0)
 
     def project_progress(self, project_id: int) -> dict[str, int]:
         """Label Studio's own counters of a project (one request)."""
@@ -424,6 +443,13 @@ class LabelStudioGateway:
                 "Look at the Label Studio server log, then retry.",
             )
         return response.json() if response.content else None
+
+
+def _is_sdk_error(err: Exception) -> TypeGuard[ApiError]:
+    """Whether ``err`` is the SDK's ``ApiError``, looked up without importing the SDK (an SDK
+    error cannot exist unless the SDK was loaded)."""
+    module = sys.modules.get("label_studio_sdk.core.api_error")
+    return module is not None and isinstance(err, module.ApiError)
 
 
 def _ls_datetime(value: str) -> str:

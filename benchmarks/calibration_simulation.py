@@ -104,12 +104,16 @@ def allocation(design: str, populations: np.ndarray) -> np.ndarray:
     return np.array([sizes[str(h)] for h in range(populations.size)])
 
 
-def simulate(requests: int, runs: int, seed: int) -> tuple[dict, dict[str, float]]:
+def simulate(
+    requests: int, runs: int, seed: int, designs: tuple[str, ...] = DESIGNS
+) -> tuple[dict, dict[str, float]]:
     table, totals, truth = population(requests, seed)
     stratum = strata_of(table.column("confidence").to_numpy())
     populations = np.bincount(stratum, minlength=len(EDGES) + 1)
     results = {}
     for d_index, design in enumerate(DESIGNS):
+        if design not in designs:
+            continue
         rng = np.random.default_rng([seed, d_index])
         sizes = allocation(design, populations)
         acc = {
@@ -164,9 +168,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=150_000, help="Requests in the window.")
     parser.add_argument("--runs", type=int, default=300, help="Samples per design.")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--designs", default=",".join(DESIGNS), help="Comma-separated.")
     args = parser.parse_args()
     start = time.perf_counter()
-    results, truth = simulate(args.requests, args.runs, args.seed)
+    designs = tuple(args.designs.split(","))
+    results, truth = simulate(args.requests, args.runs, args.seed, designs)
     print(
         f"Plain stratified vs headline (calibrated / census) 95% intervals: {args.runs} runs "
         f"per design, n = {N_SAMPLE} of {args.requests:,} synthetic requests, strata on "

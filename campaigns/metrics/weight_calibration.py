@@ -73,6 +73,7 @@ class Margin:
     totals: Mapping[str, float]
     order: tuple[str, ...] | None = None
     groups: tuple[int, ...] | None = None
+    min_units: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", np.asarray(self.labels).astype(str))
@@ -113,6 +114,7 @@ def collapse_margin(margin: Margin, min_units: int = MIN_UNITS) -> tuple[Margin,
     into the largest category if still too small."""
     present, inverse = np.unique(margin.labels, return_inverse=True)
     counts = dict(zip(present.tolist(), np.bincount(inverse).tolist(), strict=True))
+    min_units = margin.min_units or min_units
     totals = {str(k): float(v) for k, v in margin.totals.items() if v > 0}
     units = {c: int(counts.get(c, 0)) for c in totals}
     mapping = {c: c for c in totals}
@@ -164,7 +166,7 @@ def collapse_margin(margin: Margin, min_units: int = MIN_UNITS) -> tuple[Margin,
         order = tuple(dict.fromkeys(mapping[c] for c in margin.order if c in totals))
         first = {mapping[c]: barrier[c] for c in reversed(margin.order) if c in totals}
         groups_out = tuple(first[c] for c in order)
-    return Margin(margin.name, labels, new_totals, order, groups_out), merged
+    return Margin(margin.name, labels, new_totals, order, groups_out, margin.min_units), merged
 
 
 def _codes(margin: Margin) -> np.ndarray:

@@ -272,53 +272,55 @@ startup message in an application log): it is counted in ``skipped_lines``, not 
 NOT_A_RECORD = "not a prediction record"
 
 # The fields' values in one parse. json_transform is lenient (a number becomes a string, "0.9"
-# a double), so the JSON types that matter come from one json_type call on a list of paths:
-# request_id, text, and the first SCORE_PATHS scores (longer lists use a wildcard path).
+# or true a double), so the fields whose JSON type matters come out as JSON text where that is
+# cheap: request_id (short: a string starts with a quote, an integer must fit 64 bits) and the
+# scores (a number is what parses as one). A text is asked its type (json_type) only when its
+# lenient value could come from something else than a string: it starts like a number, an
+# array or an object, or reads true/false, NaN, Infinity. (Measured: a regular expression or
+# a substring test over whole lines, to spot the same cases, costs more than the JSON text.)
 _JSON_SPEC = json.dumps(
     {
-        "request_id": "VARCHAR",
+        "request_id": "JSON",
         "timestamp": "VARCHAR",
         "text": "VARCHAR",
         "context": "JSON",
-        "predictions": [{"code": "VARCHAR", "score": "DOUBLE"}],
+        "predictions": [{"code": "VARCHAR", "score": "JSON"}],
         "model_name": "VARCHAR",
         "model_version": "VARCHAR",
     }
 )
-_SCORE_PATHS = 10
-_TYPE_PATHS = (
-    "['$.request_id', '$.text', "
-    + ", ".join(f"'$.predictions[{i}].score'" for i in range(_SCORE_PATHS))
-    + "]"
-)
 _NOT_NUMBERS = "['VARCHAR', 'BOOLEAN', 'NULL', 'ARRAY', 'OBJECT']"
 _NULL_PATCH = json.dumps(dict.fromkeys(KNOWN_FIELDS))
+_NOT_TEXT_START = "['-', '+', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '[', '{']"
 
 
 def json_lines_parser(relation: str) -> str:
     """One JSON object per line (the format documented in :mod:`campaigns.traffic.schema`).
 
-    Three parses of each line at most, each measured as the cheapest way to its answer: one
-    ``json_transform`` for the values, one ``json_type`` for the types a lenient transform
-    hides (a string or boolean score, a numeric text), one ``json_keys`` to know whether the
-    line holds fields to keep in ``extra`` (the costly ``json_merge_patch`` runs only then).
-    Diagnostics (is it JSON at all? an object?) run only for lines that already failed.
+    One parse of each line for the values (``json_transform``, the type-revealing fields as
+    JSON text) and one ``json_keys`` to know whether the line holds fields to keep in
+    ``extra`` (the costly ``json_merge_patch`` runs only then). Diagnostics (is it JSON at
+    all? an object? a text that may not be a string? a null score?) run only for the lines
+    that need them.
     """
     return f"""
-    SELECT *,
+    SELECT * EXCLUDE (j, parsed, rid_json, score_json),
         CASE
             WHEN NOT parsed THEN
                 CASE WHEN json_valid(line) THEN 'not a JSON object' ELSE 'invalid JSON' END
-            WHEN types[1] IS NULL AND json_type(line) <> 'OBJECT' THEN 'not a JSON object'
-            WHEN types[1] NOT IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'NULL')
-                THEN 'request_id is not a string'
-            WHEN types[2] NOT IN ('VARCHAR', 'NULL') THEN 'text is not a string'
+            WHEN rid_json IS NULL AND text IS NULL AND predictions IS NULL
+                 AND json_type(line) <> 'OBJECT' THEN 'not a JSON object'
+            WHEN request_id IS NULL AND rid_json <> 'null' THEN 'request_id is not a string'
+            WHEN (list_contains({_NOT_TEXT_START}, left(text, 1))
+                  OR (list_contains(['t', 'f', 'N', 'I', 'n', 'i'], left(text, 1))
+                      AND (text IN ('true', 'false') OR TRY_CAST(text AS DOUBLE) IS NOT NULL)))
+                 AND json_type(line, '$.text') <> 'VARCHAR' THEN 'text is not a string'
             WHEN left(context, 1) <> '{{' THEN 'context is not an object'
             WHEN predictions IS NULL AND json_exists(line, '$.predictions')
                  AND json_type(line, '$.predictions') <> 'NULL'
                 THEN 'predictions must be a non-empty list of {{code, score}}'
-            WHEN list_has_any(types[3:], {_NOT_NUMBERS})
-                 OR (len(predictions) > {_SCORE_PATHS} AND list_has_any(
+            WHEN list_count([p.score FOR p IN predictions]) < list_count(score_json)
+                 OR (list_count(score_json) < len(predictions) AND list_has_any(
                         json_type(line, '$.predictions[*].score'), {_NOT_NUMBERS}))
                 THEN 'prediction score is not a JSON number'
         END AS format_reason,
@@ -328,12 +330,26 @@ def json_lines_parser(relation: str) -> str:
                   + (model_name IS NOT NULL)::INT + (model_version IS NOT NULL)::INT
              THEN nullif(json_merge_patch(line, '{_NULL_PATCH}')::VARCHAR, '{{}}') END AS extra
     FROM (
-        SELECT *, j IS NOT NULL AS parsed,
-            CASE WHEN j IS NOT NULL THEN json_type(line, {_TYPE_PATHS}) END AS types,
-            j.request_id AS request_id, j."timestamp" AS ts_raw, j.text AS text,
-            j.context::VARCHAR AS context, j.predictions AS predictions,
-            j.model_name AS model_name, j.model_version AS model_version
-        FROM (SELECT *, TRY(json_transform(line, '{_JSON_SPEC}')) AS j FROM {relation})
+        SELECT *,
+            -- a JSON string (sliced: the JSON writer escapes only what needs it) or integer
+            CASE WHEN left(rid_json, 1) = '"' THEN
+                     CASE WHEN contains(rid_json, '\\') THEN rid_json ->> '$'
+                          ELSE rid_json[2:-2] END
+                 WHEN regexp_full_match(rid_json, '-?[0-9]+') AND TRY_CAST(rid_json AS HUGEINT)
+                      BETWEEN -9223372036854775808 AND 18446744073709551615 THEN rid_json
+            END AS request_id,
+            [{{'code': p.code, 'score': TRY_CAST(p.score::VARCHAR AS DOUBLE)}}
+             FOR p IN j.predictions] AS predictions,
+            [p.score::VARCHAR FOR p IN j.predictions] AS score_json
+        FROM (
+            SELECT *, j IS NOT NULL AS parsed,
+                j.request_id::VARCHAR AS rid_json, j."timestamp" AS ts_raw, j.text AS text,
+                j.context::VARCHAR AS context, j.model_name AS model_name,
+                j.model_version AS model_version
+            FROM (
+                SELECT *, TRY(json_transform(line, '{_JSON_SPEC}')) AS j FROM {relation}
+            )
+        )
     )
     """
 

@@ -19,6 +19,7 @@ from campaigns.labelstudio.gateway import LabelStudioGateway
 from campaigns.labelstudio.kinds import CampaignKit
 from campaigns.metrics.gold_labels import GOLD_RULE, resolve_gold
 from campaigns.sampling.registry import load_sample_table
+from campaigns.sampling.reuse import PROVENANCE, with_reused_gold
 from campaigns.state import crud
 from campaigns.state.models import Campaign, CampaignStatus
 from campaigns.storage import Storage
@@ -202,9 +203,22 @@ def latest_gold(storage: Storage, campaign: Campaign, session: Session | None = 
     """The gold table (one row per annotated unit) of the campaign's latest export.
 
     For a routed campaign (given the session), the union of its teams', with a ``team`` column.
+    Units of the sample that reuse an earlier gold label (``gold_provenance`` ``reused``, see
+    :mod:`campaigns.sampling.reuse`) come with it, so every reader sees the same gold.
     """
     teams = _team_tables(session, storage, campaign, "gold.parquet")
-    return teams if teams is not None else _latest_file(storage, campaign, "gold.parquet")
+    gold = teams if teams is not None else _latest_file(storage, campaign, "gold.parquet")
+    return _with_reused_units(storage, campaign, gold)
+
+
+def _with_reused_units(storage: Storage, campaign: Campaign, gold: pa.Table) -> pa.Table:
+    """The gold rows plus the sample's reused units (a campaign's, never a team's alone)."""
+    path = f"samples/{campaign.sample_id}.parquet"
+    if campaign.parent_id is not None or not storage.exists(path):
+        return gold
+    if PROVENANCE not in storage.read_schema(path).names:
+        return gold
+    return with_reused_gold(gold, storage.read_table(path), campaign.id or 0)
 
 
 def latest_annotations(

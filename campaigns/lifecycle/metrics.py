@@ -17,8 +17,7 @@ from campaigns.metrics.dashboard import write_metrics
 from campaigns.metrics.gold_metrics import GoldMetrics, compute_gold_metrics
 from campaigns.metrics.traffic_totals import TrafficTotals, window_traffic_totals
 from campaigns.nomenclatures import old_nomenclature
-from campaigns.sampling.registry import load_frame, load_sample_table, load_strata
-from campaigns.sampling.reuse import with_reused_gold
+from campaigns.sampling.registry import load_frame, load_strata
 from campaigns.state import crud
 from campaigns.state.models import Campaign, CampaignKind, Sample
 from campaigns.storage import Storage
@@ -109,8 +108,6 @@ def campaign_metrics(
         if storage.exists(f"samples/{sample.id}.strata.parquet")
         else None
     )
-    if storage.exists(f"samples/{sample.id}.parquet"):
-        gold = with_reused_gold(gold, load_sample_table(storage, sample), campaign.id or 0)
     threshold = settings.auto_coding_threshold if threshold is None else threshold
     metrics = compute_gold_metrics(
         gold,

@@ -46,6 +46,8 @@ def earlier_gold(session: Session, storage: Storage) -> pa.Table:
             continue
         if "text_norm" not in gold.column_names or gold.num_rows == 0:
             continue
+        if PROVENANCE in gold.column_names:  # labels reused there came from elsewhere
+            gold = gold.filter(pc.invert(pc.equal(gold[PROVENANCE], REUSED).fill_null(False)))
         parts.append(
             pa.table(
                 {

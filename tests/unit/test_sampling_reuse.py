@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from sqlmodel import Session
 
 from campaigns.config import get_settings
-from campaigns.lifecycle.export import EXPORTS_DIR, export_dir
+from campaigns.lifecycle.export import EXPORTS_DIR, export_dir, latest_gold
 from campaigns.lifecycle.metrics import campaign_metrics
 from campaigns.sampling.designs import Design
 from campaigns.sampling.registry import draw_sample, load_frame, load_sample_table
@@ -90,6 +90,10 @@ def test_a_new_sample_reuses_earlier_gold_and_keeps_the_whole_window(local_env, 
         # The second campaign: its experts coded the new units; the reused ones count too.
         campaign = crud.add_campaign(session, CampaignCreate(name="second", sample_id=second.id))
         _write_export(storage, session, campaign, units_to_annotate(table))
+        # Every reader of the campaign's gold (metrics, trend, compare) sees the reused units.
+        gold = latest_gold(storage, campaign, session)
+        assert gold.num_rows == table.num_rows
+        assert pc.sum(pc.equal(gold["gold_provenance"], "reused")).as_py() == sum(expected)
         result = campaign_metrics(session, storage, settings, campaign, replicates=20, write=False)
         summary = result.metrics.summary
         assert summary["units_annotated"] == table.num_rows

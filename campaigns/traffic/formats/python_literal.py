@@ -65,8 +65,9 @@ def literal_to_json(message: str, plain: str) -> str:
     a column holding :func:`literal_is_plain` of it."""
     # split on double quotes: odd pieces lie outside double-quoted strings
     quoted = (
-        "array_to_string([CASE WHEN i % 2 = 1 THEN replace(piece, '''', '\"') ELSE piece END "
-        f"FOR piece, i IN string_split({message}, '\"')], '\"')"
+        f"CASE WHEN NOT contains({message}, '\"') THEN replace({message}, '''', '\"') "
+        "ELSE array_to_string([CASE WHEN i % 2 = 1 THEN replace(piece, '''', '\"') "
+        f"ELSE piece END FOR piece, i IN string_split({message}, '\"')], '\"') END"
     )
     plain_json = (
         f"replace(replace(replace({quoted}, 'None', 'null'), 'True', 'true'), 'False', 'false')"

@@ -141,10 +141,13 @@ def calibrated_weights(
             "the annotated strata do not cover the window's requests (strata without "
             "annotations yet, earlier units excluded, or distinct texts as units)"
         )
-    margins = totals.margins(np.asarray(x["confidence_value"]), np.asarray(x["predicted"]))
-    if len(stratum_totals) > 1:
-        margins.insert(0, Margin("stratum", strata, stratum_totals))
-    raked = rake(np.asarray(x["weight"], dtype=np.float64), margins)
+    try:
+        margins = totals.margins(np.asarray(x["confidence_value"]), np.asarray(x["predicted"]))
+        if len(stratum_totals) > 1:
+            margins.insert(0, Margin("stratum", strata, stratum_totals))
+        raked = rake(np.asarray(x["weight"], dtype=np.float64), margins)
+    except (ValueError, KeyError) as error:  # a unit outside the window's cells: not this frame
+        return None, f"the sample does not match the window's totals ({error})"
     if not raked.converged:
         return None, "raking did not converge"
     return raked, ""

@@ -6,9 +6,10 @@ One pass per file, in three steps that never run Python per line:
    numpy on blocks of a few MiB: exact physical line numbers, no byte is ever lost or
    reinterpreted (a ``\\x01`` or a lone ``\\r`` stays inside its line), invalid UTF-8 and
    over-long lines are measured and kept for the quarantine instead of failing the file.
-2. A *line parser* (:data:`LineParser`; today :func:`json_lines_parser`) turns each line into
-   the log's fields, or a format-level reason. Another log format (e.g. the API's
-   Python-logging lines) plugs in here and shares everything else.
+2. A *line parser* (:data:`LineParser`: :func:`json_lines_parser`, or one of
+   :mod:`campaigns.traffic.formats`: the API's Python-logging lines, any shape through a field
+   mapping) turns each line into the log's fields, or a format-level reason, and shares
+   everything else. A Parquet file enters here too, each row as one JSON object.
 3. :data:`_CHECK_SQL` applies the rules every format shares (first failing rule = quarantine
    reason), normalises valid rows and materialises one table; the quarantine, the
    duplicate/conflict detection and the partitioned write (DuckDB ``COPY ... PARTITION_BY``)

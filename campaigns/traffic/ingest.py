@@ -717,19 +717,24 @@ def _check_mapping(
     if is_parquet(path):
         _register_lines(con, path, max_line_bytes, counter)
         sample = f"(SELECT decode(raw) AS line FROM raw_lines LIMIT {sample_rows})"
-    else:
+    else:  # the first block's lines only (a few thousand): the file is read whole later
         reader = read_lines(path, max_line_bytes=max_line_bytes, counter=counter)
-        first = next(iter(reader), None)
-        rows = first.slice(0, sample_rows) if first is not None else LINES_SCHEMA.empty_table()
-        con.register("sample_lines", pa.Table.from_batches([rows]) if first is not None else rows)
+        try:
+            first = next(iter(reader), None)
+        finally:
+            reader.close()
+        rows = LINES_SCHEMA.empty_table()
+        if first is not None:
+            rows = pa.Table.from_batches([first.slice(0, sample_rows)])
+        con.register("raw_lines", rows)
         sample = (
-            f"(SELECT TRY(decode(raw)) AS line FROM sample_lines "
+            "(SELECT TRY(decode(raw)) AS line FROM raw_lines "
             f"WHERE line_bytes <= {int(max_line_bytes)})"
         )
     try:
         check_sources(mapping, sample, con, path.name)
     finally:
-        _unregister_lines(con, path) if is_parquet(path) else con.unregister("sample_lines")
+        _unregister_lines(con, path)
 
 
 def _check_lines(

@@ -402,7 +402,7 @@ def draw_sample_from(
     if not populations:
         raise EmptySelectionError(
             "Nothing left to sample: every unit of the window is excluded.",
-            "Widen the window, or pass --include-previous to sample earlier units again.",
+            "Widen the window, or drop --exclude-previous to sample earlier units again.",
         )
     sizes = allocate(
         populations,

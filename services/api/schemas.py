@@ -55,8 +55,10 @@ class DesignSpec(BaseModel):
         description="One value, or one per confidence bin (Neyman).",
     )
     duplicates: Duplicates = Duplicates.REQUESTS
-    include_previous: bool = Field(
-        default=False, description="Allow units of earlier campaigns to be drawn again."
+    exclude_previous: bool = Field(
+        default=False,
+        description="Leave out units of earlier campaigns (the frame shrinks; the excluded "
+        "share is reported). Default: the whole window, earlier gold labels reused by text.",
     )
 
     def to_design(self) -> Design:
@@ -68,7 +70,7 @@ class DesignSpec(BaseModel):
             fixed=tuple(sorted(self.fixed.items())),
             prior_accuracy=tuple(self.prior_accuracy),
             duplicates=self.duplicates,
-            exclude_previous=not self.include_previous,
+            exclude_previous=self.exclude_previous,
         )
 
 
@@ -235,8 +237,10 @@ class PlanDesign(BaseModel):
         "the worst case).",
     )
     duplicates: Duplicates = Duplicates.REQUESTS
-    include_previous: bool = Field(
-        default=False, description="Allow units of earlier campaigns to be drawn again."
+    exclude_previous: bool = Field(
+        default=False,
+        description="Leave out units of earlier campaigns (the frame shrinks; the excluded "
+        "share is reported). Default: the whole window, earlier gold labels reused by text.",
     )
 
     @field_validator("allocation")
@@ -254,7 +258,7 @@ class PlanDesign(BaseModel):
             minimum=self.minimum,
             prior_accuracy=tuple(self.prior_accuracy),
             duplicates=self.duplicates,
-            exclude_previous=not self.include_previous,
+            exclude_previous=self.exclude_previous,
         )
 
 

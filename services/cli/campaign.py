@@ -150,7 +150,11 @@ def metrics(
     campaign_ref: context.CampaignArg,
     threshold: Annotated[float | None, typer.Option(help="Automatic-coding threshold.")] = None,
     replicates: Annotated[
-        int, typer.Option(help="Bootstrap replicates (stratified designs).")
+        int,
+        typer.Option(
+            help="Bootstrap replicates for a randomized campaign's anchoring effect; headline "
+            "figures and the threshold curve use the linearised design variance (no bootstrap)."
+        ),
     ] = 1000,
     write: Annotated[
         bool, typer.Option(help="Write the figures as Parquet for the dashboard.")

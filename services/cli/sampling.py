@@ -65,11 +65,14 @@ DuplicatesOpt = Annotated[
         "weighted by its occurrences.",
     ),
 ]
-IncludePrevious = Annotated[
+ExcludePrevious = Annotated[
     bool,
     typer.Option(
-        "--include-previous",
-        help="Allow units (same request or same text) of earlier campaigns to be drawn again.",
+        "--exclude-previous",
+        help="Leave out units (same request or same text) of earlier campaigns, the old "
+        "behaviour: the frame shrinks to the window minus them (the excluded share is "
+        "reported). By default the whole window is the frame and a drawn text that already "
+        "has a gold code reuses it.",
     ),
 ]
 
@@ -91,7 +94,7 @@ def _design(
     fixed: str,
     prior: str,
     duplicates: Duplicates,
-    include_previous: bool,
+    exclude_previous: bool,
 ) -> Design:
     from campaigns.sampling.designs import Design
 
@@ -103,7 +106,7 @@ def _design(
         fixed=_fixed(fixed),
         prior_accuracy=_floats(prior),
         duplicates=duplicates,
-        exclude_previous=not include_previous,
+        exclude_previous=exclude_previous,
     )
 
 
@@ -125,7 +128,7 @@ def sample(
     fixed: Fixed = "",
     prior_accuracy: Prior = "",
     duplicates: DuplicatesOpt = Duplicates.REQUESTS,
-    include_previous: IncludePrevious = False,
+    exclude_previous: ExcludePrevious = False,
     margin: Annotated[
         float | None,
         typer.Option(
@@ -167,7 +170,7 @@ def sample(
         fixed,
         prior_accuracy,
         duplicates,
-        include_previous,
+        exclude_previous,
     )
     with context.service() as service:
         drawn = service.sample(window, design, size=size, seed=seed, margin=margin)
@@ -240,7 +243,7 @@ def plan(
     minimum: Minimum = 2,
     prior_accuracy: Prior = "",
     duplicates: DuplicatesOpt = Duplicates.REQUESTS,
-    include_previous: IncludePrevious = False,
+    exclude_previous: ExcludePrevious = False,
 ) -> None:
     """How many units a design needs for a target margin of error, per stratum.
 
@@ -266,7 +269,7 @@ def plan(
         "",
         prior_accuracy,
         duplicates,
-        include_previous,
+        exclude_previous,
     )
     with context.service() as service:
         result = service.plan(

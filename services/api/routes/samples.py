@@ -17,7 +17,8 @@ router = APIRouter(prefix="/samples", tags=["samples"])
 def create_sample(body: SampleRequest, service: ServiceDep) -> Sample:
     """Draw a simple random or stratified sample of the window (same parameters: same sample).
 
-    Units of earlier campaigns are left out unless ``design.include_previous``.
+    The whole window is the frame (earlier gold labels reused by text) unless
+    ``design.exclude_previous``.
     """
     window = Window.last_days(body.days, body.end)
     return service.sample(window, body.design.to_design(), size=body.size, seed=body.seed)

@@ -11,13 +11,13 @@ bare import costs about 0.3 ms a task; a task with a prediction about 1.35 ms, t
 in refreshing the task's counters (``update_tasks_counters``: a Django ``bulk_update`` building
 a CASE expression per task and counter, run inside the request unless the server has Redis),
 a cost every way of adding predictions pays. ``benchmarks/bench_push.py --variants``, same run,
-share of the bare import's rate: inline (this module) 28%; bare import then
-``POST /api/projects/{id}/import/predictions`` per batch 6% (without its off-by-default
-memory-efficient flag, that endpoint refreshes the counters of every task of the project at
-each call: quadratic); the same once for all tasks 31% (noise-close, but a crash between the
-two steps strands tasks without their prediction, and a retry cannot tell cheaply which);
-five predictions a task 14%; one prediction holding five results 23%; no ``model_version``
-25%; batches of 250 13%, of 5,000 25%.
+share of the bare import's rate (two runs where two figures): inline (this module) 26-28%;
+bare import then ``POST /api/projects/{id}/import/predictions`` per batch 6% (without its
+off-by-default memory-efficient flag, that endpoint refreshes the counters of every task of
+the project at each call: quadratic); the same in one call for all tasks 31-36% (see
+``import_tasks`` for why not); five predictions a task 14%; one prediction holding five
+results 23%; no ``model_version`` 25%; batches of 250 13%, of 5,000 25%. At 100,000 tasks,
+inline: 27%.
 """
 
 from __future__ import annotations
@@ -198,9 +198,12 @@ class LabelStudioGateway:
         Predictions travel inside their task: Label Studio stores a batch's tasks and their
         predictions in one transaction, so a task is never in the project without its
         pre-annotation and the key alone tells what a rerun must import. (A bare import
-        followed by one project-level ``import_predictions`` costs Label Studio the same
-        work, since either way it refreshes the counters of every task holding a prediction,
-        and it leaves a window where a crash strands tasks without their prediction.)
+        followed by one ``import_predictions`` call for all tasks costs Label Studio about a
+        quarter less, still under 40% of the bare rate, and is not safe to retry as it is:
+        the keys do not tell which tasks hold their prediction, and the task counters are
+        refreshed after that call's inserts, so a crash between leaves them wrong; it must be
+        one call, as each call refreshes every task of the project; and experts may open
+        tasks before their prediction arrives.)
 
         A batch whose answer is lost (a timeout, a dropped connection) may or may not have
         been stored: the keys are read again before anything is resent, never blindly

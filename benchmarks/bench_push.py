@@ -25,7 +25,10 @@ choose the product's way (all at ``--batch`` tasks a request unless named):
 - ``after-all``: every batch imported bare, then all predictions in one such request;
 - ``five``: five predictions a task (one per suggestion) instead of the top-1 only;
 - ``one-of-five``: one prediction a task holding the five suggestions as five results;
-- ``no-version``: the top-1 prediction without ``model_version``.
+- ``no-version``: the top-1 prediction without ``model_version``;
+- ``selected``: no prediction; the top-1 suggestion carries ``"selected": true`` in the task
+  data instead, which the labeling screen pre-selects too (seen in a browser, Label Studio
+  1.23.2: the unchanged submit stores the same choice, with ``origin: manual``).
 
 The last line is ``ratio: X``: our push with predictions (``preselected``, else the first mode
 measured) / the bare import, in time (lower is better; 2 is half the bare rate).
@@ -85,6 +88,7 @@ VARIANTS = (
     "five",
     "one-of-five",
     "no-version",
+    "selected",
 )
 
 
@@ -137,6 +141,9 @@ def _reshaped(tasks: list[dict], variant: str) -> list[dict]:
             prediction["result"] = one_per_code
         elif variant == "no-version":
             prediction.pop("model_version", None)
+        elif variant == "selected":
+            del task["predictions"]
+            task["data"]["suggestions"][0]["selected"] = True
     return out
 
 

@@ -43,3 +43,17 @@ def test_the_cli_defaults_repeated_for_help_follow_the_core():
 
     assert transition_dataset.DEFAULT_MIN_CONFIDENCE == DEFAULT_MIN_CONFIDENCE
     assert transition_dataset.DEFAULT_FLOOR == DEFAULT_FLOOR
+
+
+def test_the_start_benchmark_prints_both_commands_beside_the_reference():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_cli_start", "--runs", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert sum("campaigns --help" in line for line in lines) == 2  # cached and not
+    assert sum("traffic stats --help" in line for line in lines) == 2
+    assert sum("import typer" in line for line in lines) == 2
+    assert lines[-1].startswith("ratio: ") and float(lines[-1].split()[1]) > 0

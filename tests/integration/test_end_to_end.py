@@ -158,7 +158,8 @@ def test_campaign_end_to_end(
     figures = storage.read_table(figures_keys[0].removeprefix("campaigns/"))
     accuracy = figures.filter(pc.equal(figures["figure"], "accuracy")).to_pylist()[0]
     assert accuracy["estimate"] == pytest.approx(right / len(coded))
-    assert accuracy["n"] == len(coded) and accuracy["method"] == "wilson"
+    # Calibrated to the window's traffic totals (the frame is the whole window).
+    assert accuracy["n"] == len(coded) and accuracy["method"] == "wilson-calibrated"
     assert accuracy["campaign_id"] == campaign.id
 
     report = tmp_path / "report.html"

@@ -71,8 +71,10 @@ def test_stratified_sample_on_s3_has_design_columns_and_skips_earlier_campaigns(
         assert _only_sample(session).id == sample.id
         crud.add_campaign(session, CampaignCreate(name="first", sample_id=sample.id))
 
-    # Once a campaign holds it, a new sample of the same window leaves its units out.
-    cli("sample", "--size", "300", "--seed", "4", "--days", "30", "--end", END)
+    # Once a campaign holds it, a new sample with --exclude-previous leaves its units out.
+    cli(
+        "sample", "--size", "300", "--seed", "4", "--days", "30", "--end", END, "--exclude-previous"
+    )
     with session_scope(settings) as session:
         (second,) = [s for s in crud.list_samples(session) if s.design == "srs"]
         again = load_sample_table(storage, second)

@@ -3,9 +3,9 @@
 For each mode of ``--suggestions`` (default: all four) a project with that mode's labeling
 config gets the same sampled units as tasks through the product's push
 (``LabelStudioGateway.import_tasks``: idempotence check, batches of 1,000): ``preselected``
-(top-5 suggestions and the top-1 as a Label Studio prediction: the case with predictions),
-``shown`` (the same suggestions, no prediction: the case without), ``hidden`` (blind: no
-suggestion, no prediction), ``randomized`` (half of each, by the seeded draw).
+(top-5 suggestions, the top-1 pre-selected: ``"selected": true`` in the task data, the case
+with a pre-annotation), ``shown`` (the same suggestions, none selected), ``hidden`` (blind: no
+suggestion), ``randomized`` (half of each, by the seeded draw).
 
 Reference (same run, same server): Label Studio's bare bulk import of the preselected tasks'
 data without predictions and without our idempotence check, through its SDK in batches of
@@ -14,24 +14,22 @@ time); each figure is the best of its rounds. When the script started Label Stud
 also shows the server's CPU time of each import, which the machine's load disturbs less than
 the wall time.
 
-``--variants`` also times other ways of getting the same ``preselected`` tasks and
-predictions into Label Studio, each in a fresh project against the same bare reference, to
-choose the product's way (all at ``--batch`` tasks a request unless named):
+``--variants`` also times the ways of pre-selecting the top-1 as a Label Studio *prediction*
+instead (what the product did before: Label Studio refreshes each predicted task's counters
+inside the import request), each in a fresh project against the same bare reference (all at
+``--batch`` tasks a request unless named):
 
-- ``inline``: the product's push (each task with its prediction, one request per batch);
+- ``inline``: each task with its prediction, one request per batch (the former push);
 - ``inline-250``, ``inline-5000``: the same with other batch sizes;
 - ``after-batch``: each batch imported bare (``return_task_ids``), then its predictions in one
   ``POST /api/projects/{id}/import/predictions`` (ImportPredictionsAPI);
 - ``after-all``: every batch imported bare, then all predictions in one such request;
 - ``five``: five predictions a task (one per suggestion) instead of the top-1 only;
 - ``one-of-five``: one prediction a task holding the five suggestions as five results;
-- ``no-version``: the top-1 prediction without ``model_version``;
-- ``selected``: no prediction; the top-1 suggestion carries ``"selected": true`` in the task
-  data instead, which the labeling screen pre-selects too (seen in a browser, Label Studio
-  1.23.2: the unchanged submit stores the same choice, with ``origin: manual``).
+- ``no-version``: the top-1 prediction without ``model_version``.
 
-The last line is ``ratio: X``: our push with predictions (``preselected``, else the first mode
-measured) / the bare import, in time (lower is better; 2 is half the bare rate).
+The last line is ``ratio: X``: our push with the pre-selection (``preselected``, else the first
+mode measured) / the bare import, in time (lower is better; 2 is half the bare rate).
 
     python -m benchmarks.bench_push --tasks 10000 [--suggestions preselected]
     python -m benchmarks.bench_push --tasks 10000 --suggestions preselected \
@@ -54,7 +52,7 @@ from benchmarks._common import CODES, TITLES, timed
 from campaigns.config import Settings
 from campaigns.duck import connect, fetch_arrow
 from campaigns.labelstudio.gateway import LabelStudioGateway
-from campaigns.labelstudio.gold.config import gold_standard_config
+from campaigns.labelstudio.gold.config import SUGGESTED, TEXT, gold_standard_config
 from campaigns.labelstudio.gold.tasks import gold_tasks
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.state.models import SuggestionMode
@@ -88,7 +86,6 @@ VARIANTS = (
     "five",
     "one-of-five",
     "no-version",
-    "selected",
 )
 
 
@@ -141,9 +138,34 @@ def _reshaped(tasks: list[dict], variant: str) -> list[dict]:
             prediction["result"] = one_per_code
         elif variant == "no-version":
             prediction.pop("model_version", None)
-        elif variant == "selected":
-            del task["predictions"]
-            task["data"]["suggestions"][0]["selected"] = True
+    return out
+
+
+def with_predictions(tasks: list[dict], sample: Any) -> list[dict]:
+    """The preselected tasks the former way: no ``selected`` flag, the top-1 as a prediction."""
+    rows = {
+        r["request_id"]: r
+        for r in sample.select(["request_id", "scores", "model_version"]).to_pylist()
+    }
+    out = copy.deepcopy(tasks)
+    for task in out:
+        top = task["data"]["suggestions"][0]
+        top.pop("selected", None)
+        row = rows[task["data"]["request_id"]]
+        task["predictions"] = [
+            {
+                "model_version": row["model_version"] or "unknown",
+                "score": float(row["scores"][0]),
+                "result": [
+                    {
+                        "from_name": SUGGESTED,
+                        "to_name": TEXT,
+                        "type": "choices",
+                        "value": {"choices": [top["value"]]},
+                    }
+                ],
+            }
+        ]
     return out
 
 
@@ -217,6 +239,7 @@ def main() -> None:
     tasks = {m: gold_tasks(sample, 1, lambda c: titles.get(c), suggestions=m) for m in modes}
     preselected = gold_tasks(sample, 1, lambda c: titles.get(c), suggestions="preselected")
     bare_tasks = [{"data": t["data"]} for t in preselected]
+    predicted = with_predictions(preselected, sample) if variants else []
     # (wall, server CPU) of each run; the rerun of our push once its tasks are all there.
     runs: dict[str, list[tuple[float, float]]] = {m: [] for m in [*modes, *variants, "bare"]}
     reruns: dict[str, float] = {}
@@ -260,7 +283,7 @@ def main() -> None:
                     f"bench push {variant} {round_}",
                     gold_standard_config(nomenclature, "fr", "preselected"),
                 )
-                push = variant_push(gateway, variant, preselected, batch)
+                push = variant_push(gateway, variant, predicted, batch)
                 measure(variant, lambda p=project, push=push: push(p))
                 assert gateway.task_count(project) == n
     finally:
@@ -272,9 +295,11 @@ def main() -> None:
     bare_s, bare_cpu = best["bare"]
     for mode in modes:
         seconds, server_s = best[mode]
-        predicted = sum(1 for t in tasks[mode] if t.get("predictions"))
+        ticked = sum(
+            1 for t in tasks[mode] if (t["data"].get("suggestions") or [{}])[0].get("selected")
+        )
         print(
-            f"  ours, {mode:11s} ({predicted:7,} predictions): {seconds:7.2f} s "
+            f"  ours, {mode:11s} ({ticked:7,} pre-selected): {seconds:7.2f} s "
             f"{n / seconds:7,.0f} tasks/s  {bare_s / seconds:4.0%} of the bare rate"
             + (
                 f"  (Label Studio CPU {server_s:6.2f} s, {server_s / bare_cpu:5.2f}x)"
@@ -286,12 +311,12 @@ def main() -> None:
     for variant in variants:
         seconds, server_s = best[variant]
         print(
-            f"  variant, {variant:12s} (preselected tasks): {seconds:7.2f} s "
+            f"  variant, {variant:12s} (LS predictions)   : {seconds:7.2f} s "
             f"{n / seconds:7,.0f} tasks/s  {bare_s / seconds:4.0%} of the bare rate"
             + (f"  (Label Studio CPU {server_s:6.2f} s)" if cpu else "")
         )
     print(
-        f"  reference, bare import, no predictions    : {bare_s:7.2f} s {n / bare_s:7,.0f} tasks/s"
+        f"  reference, bare import of the same data   : {bare_s:7.2f} s {n / bare_s:7,.0f} tasks/s"
         + (f"             (Label Studio CPU {bare_cpu:6.2f} s)" if cpu else "")
     )
     headline = SuggestionMode.PRESELECTED if SuggestionMode.PRESELECTED in modes else modes[0]

@@ -26,7 +26,7 @@ class CampaignKind(StrEnum):
 class SuggestionMode(StrEnum):
     """What a gold campaign's experts see of the model's answer (see README, "What it does").
 
-    ``preselected``: the top-5 listed, the top-1 pre-selected (a Label Studio prediction);
+    ``preselected``: the top-5 listed, the top-1 pre-selected (ticked in the task's data);
     ``shown``: the top-5 listed, none selected; ``hidden``: blind, text, context and the
     nomenclature only; ``randomized``: a seeded draw sends each task to the blind or the
     assisted (``preselected``) arm, to measure how much showing the answer moves experts.

@@ -89,7 +89,7 @@ def test_campaign_end_to_end(
     expert = LabelStudioExpert(label_studio.url, label_studio.token)
     tasks = expert.tasks(campaign.ls_project_id)
     assert len(tasks) == 40
-    assert all(len(t["predictions"]) == 1 for t in tasks)
+    assert all(t["data"]["suggestions"][0]["selected"] is True for t in tasks)  # pre-selected
     assert all(len(t["data"]["suggestions"]) == 5 for t in tasks)
 
     truth = dict(zip(*pq.read_table(truth_path).to_pydict().values(), strict=True))

@@ -61,15 +61,16 @@ def test_a_new_gold_campaign_is_blind_by_default():
     ("mode", "predicted"),
     [(SuggestionMode.PRESELECTED, True), (SuggestionMode.SHOWN, False)],
 )
-def test_shown_and_preselected_differ_only_by_the_prediction(mode, predicted):
+def test_shown_and_preselected_differ_only_by_the_selected_top1(mode, predicted):
     config = ET.fromstring(gold_standard_config(Tree(), "fr", mode))
     assert config.find(f"Choices[@name='{SUGGESTED}']").get("value") == "$suggestions"
     tasks = gold_tasks(sample_table(), 1, lambda c: None, suggestions=mode)
     assert all(len(t["data"]["suggestions"]) == 2 for t in tasks)
-    assert all(("predictions" in t) is predicted for t in tasks)
+    assert all("predictions" not in t for t in tasks)  # no Label Studio prediction: fast import
+    selected = [[s.get("selected", False) for s in t["data"]["suggestions"]] for t in tasks]
+    assert selected == [[predicted, False]] * len(tasks)
     if predicted:
-        value = tasks[0]["predictions"][0]["result"][0]["value"]
-        assert value == {"choices": ["10.71C"]}
+        assert tasks[0]["data"]["suggestions"][0]["value"] == "10.71C"
 
 
 def test_randomized_tasks_carry_their_arm_and_their_headers():
@@ -86,7 +87,7 @@ def test_randomized_tasks_carry_their_arm_and_their_headers():
             assert data[SUGGESTIONS_HEADER_FIELD] == data[SEARCH_HEADER_FIELD] == ""
             assert "confidence" not in data
         else:
-            assert len(data["suggestions"]) == 2 and len(task["predictions"]) == 1
+            assert len(data["suggestions"]) == 2 and data["suggestions"][0]["selected"] is True
             assert data[SUGGESTIONS_HEADER_FIELD] == FRENCH.suggestions_header
     # The same campaign pushes the same arms, whatever the row order; another seed differs.
     reversed_rows = gold_tasks(

@@ -5,8 +5,8 @@ What else depends on the campaign's suggestion mode (``SuggestionMode``):
 
 - ``hidden`` (blind): nothing of the model. The search is the only way to code.
 - ``shown`` / ``preselected``: the model's top-5 as one-click suggestions above the search
-  ("none is right? search"); ``preselected`` tasks also carry the top-1 as a Label Studio
-  prediction, so it is already selected (the tasks differ, not the interface).
+  ("none is right? search"); ``preselected`` tasks mark the top-1 ``selected``, so it is
+  already ticked (the tasks differ, not the interface).
 - ``randomized``: one project holds blind and assisted tasks, so the two headers around the
   suggestions are read from each task (``$suggestions_header``, ``$search_header``): a blind
   task has no suggestions and empty headers, and reads like a ``hidden`` one.

@@ -1,7 +1,9 @@
 """Gold-standard task payloads: one per sampled unit, with what the suggestion mode shows.
 
-``preselected``: the top-5 as suggestions and the top-1 as a Label Studio prediction;
-``shown``: the suggestions, no prediction; ``hidden``: nothing of the model at all, not even in
+``preselected``: the top-5 as suggestions, the top-1 marked ``"selected": true`` (the
+``selected`` attribute of Label Studio's ``Choice``, which dynamic choices pass on: the screen
+opens with it ticked, and an unchanged submit stores it); ``shown``: the suggestions, none
+selected; ``hidden``: nothing of the model at all, not even in
 fields the interface does not display (Label Studio's data manager lists every task field, so
 a blind task carries no suggestions, confidence nor stratum, which can name the predicted
 section); ``randomized``: each task blind or ``preselected`` by :func:`assign_arms`, its arm
@@ -24,9 +26,7 @@ import pyarrow as pa
 from campaigns.labelstudio.gateway import KEY_FIELD
 from campaigns.labelstudio.gold.config import (
     SEARCH_HEADER_FIELD,
-    SUGGESTED,
     SUGGESTIONS_HEADER_FIELD,
-    TEXT,
 )
 from campaigns.labelstudio.texts import DEFAULT_LANGUAGE, texts_for
 from campaigns.state.models import SuggestionMode
@@ -178,18 +178,9 @@ def gold_tasks(
             data[SUGGESTIONS_HEADER_FIELD] = texts.suggestions_header
             data[SEARCH_HEADER_FIELD] = texts.search_header
         if codes and suggestions != SuggestionMode.SHOWN:
-            task["predictions"] = [
-                {
-                    "model_version": row["model_version"] or "unknown",
-                    "score": float(scores[0]),
-                    "result": [
-                        {
-                            "from_name": SUGGESTED,
-                            "to_name": TEXT,
-                            "type": "choices",
-                            "value": {"choices": [codes[0]]},
-                        }
-                    ],
-                }
-            ]
+            # Pre-selected in the task data, not as a Label Studio prediction: a prediction
+            # makes Label Studio refresh the task's counters inside the import request, which
+            # cut the push to about a quarter of the bare import's rate (benchmarks/bench_push.py
+            # keeps that way as its 'inline' variant); the expert sees the same ticked choice.
+            data["suggestions"][0]["selected"] = True
     return tasks

@@ -15,12 +15,11 @@ import io
 import os
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from campaigns.config import Settings
 from campaigns.errors import (
@@ -29,6 +28,9 @@ from campaigns.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 # pyarrow >= 21 sends streaming checksums that several S3 servers refuse or store corrupt,
 # and no SDK should probe a cloud metadata address from an office network.
@@ -142,6 +144,8 @@ class Storage:
     def write_table(self, table: pa.Table, *parts: str) -> str:
         """Write ``table`` as one Parquet file at ``parts``, atomically. Returns its URI."""
         buffer = io.BytesIO()
+        import pyarrow.parquet as pq  # here: it loads pandas, which a start does not need
+
         pq.write_table(table, buffer, compression="zstd")
         return self.write_bytes(buffer.getvalue(), *parts)
 
@@ -182,6 +186,8 @@ class Storage:
             return bytes(src.read())
 
     def read_table(self, *parts: str, columns: list[str] | None = None) -> pa.Table:
+        import pyarrow.parquet as pq
+
         if not self.exists(*parts):
             raise NotFoundError(f"No file at {self.uri(*parts)}.")
         try:
@@ -191,6 +197,8 @@ class Storage:
 
     def read_schema(self, *parts: str) -> pa.Schema:
         """The schema of a Parquet file (its footer only)."""
+        import pyarrow.parquet as pq
+
         try:
             return pq.read_schema(self.path(*parts), filesystem=self.fs)
         except OSError as err:
@@ -198,6 +206,8 @@ class Storage:
 
     def dataset(self, *parts: str, partitioning: str | None = "hive") -> ds.Dataset:
         """An Arrow dataset over the Parquet files below ``parts`` (DuckDB can query it)."""
+        import pyarrow.dataset as ds
+
         files = self.list_files(*parts, suffix=".parquet")
         paths = [self.path(f) for f in files]
         part = ds.partitioning(flavor="hive") if partitioning == "hive" else None

@@ -30,6 +30,7 @@ from campaigns.traffic.drift_statistics import (
     compare_windows,
     evaluate_alerts,
 )
+from campaigns.traffic.options import DEFAULT_MIN_COUNT
 from campaigns.traffic.window import Window, window_relation
 
 DRIFT_DIR = f"{METRICS_DIR}/drift"
@@ -37,13 +38,6 @@ DRIFT_DIR = f"{METRICS_DIR}/drift"
 FRAME_COLUMNS = ("confidence", "predicted_code", "section")
 """Columns of :func:`window_frame`; ``by`` must be one of them (or ``None``)."""
 
-DEFAULT_MIN_COUNT = 200
-"""Fewest scored rows a group needs in each window to get its own report.
-
-With ten confidence bins, the PSI of two samples of the *same* distribution is about
-``9 * (1/n_a + 1/n_b)`` (0.09 for 200 rows each, 0.18 for 100), and an empty bin in a small
-group inflates it further, so smaller groups would raise alerts on noise alone.
-"""
 
 DRIFT_SCHEMA = pa.schema(
     [

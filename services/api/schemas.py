@@ -20,7 +20,7 @@ from campaigns.state.models import (
     Job,
     JobStatus,
 )
-from campaigns.traffic.drift import DEFAULT_MIN_COUNT
+from campaigns.traffic.options import DEFAULT_MIN_COUNT
 from campaigns.traffic.window import Window
 
 

@@ -11,14 +11,11 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from campaigns.errors import InvalidArgumentError
+from campaigns.traffic.options import DEFAULT_MIN_COUNT
 from services.cli import context
 
 if TYPE_CHECKING:
     from campaigns.traffic.drift import DriftResult
-
-# The default of campaigns.traffic.drift (a test keeps them equal); written here so that
-# --help does not import the statistics.
-DEFAULT_MIN_COUNT = 200
 
 
 def _fmt(value: float, spec: str = ".4f") -> str:

@@ -9,7 +9,7 @@ LS_VENV := .ls-venv
 $(BIN)/campaigns: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,postgres]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev,postgres]'
 	touch $@
 
 $(LS_VENV)/bin/label-studio: | $(BIN)/campaigns

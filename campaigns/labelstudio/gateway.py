@@ -197,7 +197,8 @@ class LabelStudioGateway:
     ) -> int:
         """Import the tasks whose key is not yet in the project. Returns how many were new.
 
-        Predictions travel inside their task: Label Studio stores a batch's tasks and their
+        Gold tasks carry no prediction (their pre-selection is in the data); a task that does
+        (an adopted kit's) has it inside the task: Label Studio stores a batch's tasks and their
         predictions in one transaction, so a task is never in the project without its
         pre-annotation and the key alone tells what a rerun must import. (A bare import
         followed by one ``import_predictions`` call for all tasks costs Label Studio about a

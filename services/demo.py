@@ -126,10 +126,14 @@ def main() -> None:
         out.write("this line is not JSON\n")
     _run("traffic", "ingest", str(logs))
     _run("traffic", "stats", "--days", "90")
+    # No prior typed: with no gold campaign yet, Neyman takes the window's top-1 scores.
+    _run(
+        "plan", "--days", "90", "--margin", "0.05", "--confidence-edges", "0.5,0.8",
+        "--allocation", "neyman",
+    )  # fmt: skip
     _run(
         "sample", "--days", "90", "--size", str(args.sample_size), "--seed", "1",
-        "--confidence-edges", "0.5,0.8", "--allocation", "neyman",
-        "--prior-accuracy", "0.6,0.85,0.97",
+        "--confidence-edges", "0.5,0.8", "--allocation", "neyman", "--margin", "0.05",
     )  # fmt: skip
 
     from campaigns.state import crud
@@ -165,6 +169,7 @@ def main() -> None:
     print(f"  {counts}")
     _run("export", name)
     _run("metrics", name)
+    _run("progress", name)  # the stop rule: how far from the planned margin
     report = DEMO_DIR / f"report-{run_id}.html"
     _run("report", name, "--out", str(report))
     env_file = DEMO_DIR / "env"

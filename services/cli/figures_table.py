@@ -76,6 +76,26 @@ def print_metrics(console: Console, metrics: GoldMetrics) -> None:
             "figures describe those strata only. Waiting for: "
             f"{', '.join(cover['strata_without_annotations'][:8])}[/]"
         )
+    reuse = summary.get("reuse") or {}
+    if reuse.get("units"):
+        console.print(
+            f"{reuse['units']} unit(s) reuse an earlier campaign's gold label for the same text "
+            f"({reuse['share_of_units']:.0%} of the units, {reuse['weighted_share']:.0%} of the "
+            "weight): not sent to experts."
+        )
+    frame = summary.get("frame") or {}
+    if frame.get("excluded_requests"):
+        console.print(
+            f"[yellow]The sample left out {frame['excluded_requests']} requests "
+            f"({frame['excluded_share']:.1%} of the window) seen in earlier campaigns: the "
+            "figures describe the window without them.[/]"
+        )
+    calibration = summary.get("calibration") or {}
+    if calibration.get("applied"):
+        console.print(
+            "Intervals calibrated to the window's traffic totals (confidence bins); the plain "
+            "stratified figures are in the JSON and the dashboard tables (stratified_*)."
+        )
     ece = summary.get("expected_calibration_error")
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary["status_counts"].items()))
     console.print(

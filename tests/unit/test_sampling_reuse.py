@@ -104,3 +104,10 @@ def test_a_new_sample_reuses_earlier_gold_and_keeps_the_whole_window(local_env, 
         assert rate["method"] == "census" and rate["ci_low"] == rate["ci_high"]
         assert figures["accuracy"]["method"] == "wilson-calibrated"
         assert figures["accuracy"]["stratified_method"] == "wilson-design"
+
+    # What the CLI says of it, after the figures.
+    out = cli("metrics", "second", "--no-write").output
+    n = sum(expected)
+    assert f"{n} unit(s) reuse an earlier campaign's gold label for the same text" in out
+    assert "Intervals calibrated to the window's traffic totals" in out
+    assert "left out" not in out

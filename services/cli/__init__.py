@@ -80,7 +80,7 @@ app = typer.Typer(
     cls=_FriendlyErrors,
     help=__doc__,
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(traffic.app, name="traffic")

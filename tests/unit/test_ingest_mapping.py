@@ -181,3 +181,21 @@ def test_the_cli_maps_and_exits_2_on_a_bad_mapping(local_env, tmp_path: Path):
     missing = CliRunner().invoke(app, ["traffic", "ingest", "--map", "text=label", str(log)])
     assert missing.exit_code == 2
     assert "no source field for" in missing.output and "--map" in missing.output
+
+
+def test_hostile_field_names_are_read_as_names_never_as_sql(tmp_path: Path, store):
+    odd = "li'bel\"le); DROP TABLE x; --"
+    rows = [record("h1") | {odd: "Texte au nom d'étrange champ", "ctx k'": "9"}]
+    log = write_jsonl(tmp_path / "odd.jsonl", rows)
+    mapping = FieldMapping.parse(
+        [p for p in PARALLEL if not p.startswith(("text=", "context."))]
+        + [f"text={odd}", "context.kv=ctx k'"]
+    )
+    summary = ingest_file(log, store, mapping=mapping)
+    assert (summary.written, summary.quarantined) == (1, 0)
+    row = stored(store)["h1"]
+    assert row["text"] == "Texte au nom d'étrange champ"
+    assert json.loads(row["context"]) == {"kv": "9"}
+    # A target is one of ours, never free text.
+    with pytest.raises(InputFormatError, match="Unknown target field"):
+        FieldMapping.parse([*PARALLEL, "context.k'v=ctx k'"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,21 @@ def timed(fn: Callable[[], T]) -> tuple[T, float]:
 def best_of(fn: Callable[[], object], runs: int) -> float:
     """The shortest of ``runs`` timings of ``fn``: the machine's noise only ever adds time."""
     return min(timed(fn)[1] for _ in range(runs))
+
+
+def best_in_fresh_folders(
+    runs: int, make: Callable[[Path], Callable[[], object]], work: Path
+) -> float:
+    """The fastest of ``runs`` runs of ``make(folder)()``, each writing into a fresh folder
+    under ``work`` (removed after it): a run never finds the previous run's output."""
+    best = float("inf")
+    for i in range(runs):
+        out = work / f"run-{i}"
+        out.mkdir()
+        _, seconds = timed(make(out))
+        best = min(best, seconds)
+        shutil.rmtree(out, ignore_errors=True)
+    return best
 
 
 def peak_rss_mib() -> float:

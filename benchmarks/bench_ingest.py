@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks._common import synthetic_logs, timed
+from benchmarks._common import best_in_fresh_folders, synthetic_logs
 from campaigns.duck import connect
 from campaigns.storage import Storage
 from campaigns.traffic.ingest import ingest_file
@@ -51,18 +51,6 @@ COPY (
     FROM read_json_auto($logs)
 ) TO $out (FORMAT PARQUET, PARTITION_BY (day), COMPRESSION zstd, COMPRESSION_LEVEL 1)
 """
-
-
-def _best(runs: int, make: Callable[[Path], Callable[[], object]], work: Path) -> float:
-    """The fastest of ``runs`` runs, each in a fresh output folder (noise only adds time)."""
-    best = float("inf")
-    for i in range(runs):
-        out = work / f"run-{i}"
-        out.mkdir()
-        _, seconds = timed(make(out))
-        best = min(best, seconds)
-        shutil.rmtree(out, ignore_errors=True)
-    return best
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,10 +104,10 @@ def main(argv: list[str] | None = None) -> float:
 
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     try:
-        ours_s = _best(args.runs, ours, work)
-        copy_s = _best(args.runs, duckdb_copy, work)
-        floor_s = _best(args.runs, duckdb_floor, work)
-        pandas_s = _best(args.runs, pandas, work)
+        ours_s = best_in_fresh_folders(args.runs, ours, work)
+        copy_s = best_in_fresh_folders(args.runs, duckdb_copy, work)
+        floor_s = best_in_fresh_folders(args.runs, duckdb_floor, work)
+        pandas_s = best_in_fresh_folders(args.runs, pandas, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

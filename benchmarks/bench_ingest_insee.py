@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks._common import CODES, DATA, TITLES, timed
+from benchmarks._common import CODES, DATA, TITLES, best_in_fresh_folders
 from campaigns.storage import Storage
 from campaigns.traffic.formats.insee_api import insee_api_parser
 from campaigns.traffic.ingest import ingest_file
@@ -124,17 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _best(runs: int, make: Callable[[Path], Callable[[], object]], work: Path) -> float:
-    best = float("inf")
-    for i in range(runs):
-        out = work / f"run-{i}"
-        out.mkdir()
-        _, seconds = timed(make(out))
-        best = min(best, seconds)
-        shutil.rmtree(out, ignore_errors=True)
-    return best
-
-
 def main(argv: list[str] | None = None) -> float:
     """Run both ingests; print their times and the ratio; return the ratio."""
     args = build_parser().parse_args(argv)
@@ -159,8 +148,8 @@ def main(argv: list[str] | None = None) -> float:
 
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-insee-"))
     try:
-        ours_s = _best(args.runs, ours, work)
-        reference_s = _best(args.runs, reference, work)
+        ours_s = best_in_fresh_folders(args.runs, ours, work)
+        reference_s = best_in_fresh_folders(args.runs, reference, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -19,7 +19,9 @@ from campaigns.labelstudio.transition.results import transition_annotations
 from campaigns.labelstudio.transition.tasks import transition_tasks
 from campaigns.labelstudio.transition.validation_tasks import (
     is_validation_sample,
-    transition_validation_kit,
+    transition_validation_annotations,
+    transition_validation_config,
+    transition_validation_tasks,
 )
 from campaigns.labelstudio.validation.config import validation_config
 from campaigns.labelstudio.validation.results import validation_annotations
@@ -93,12 +95,29 @@ def kit_for(campaign: CampaignBase | CampaignKind, settings: Settings) -> Campai
             ),
             annotations=lambda tasks: validation_annotations(tasks, old.__contains__),
         )
-    if not isinstance(campaign, CampaignKind) and is_validation_sample(campaign.sample_id):
-        return transition_validation_kit(settings)  # confirm or reject proposed codes
-    new = new_nomenclature(settings)
+    validate = not isinstance(campaign, CampaignKind) and is_validation_sample(campaign.sample_id)
+    return transition_kit(settings, validate=validate)
+
+
+def transition_kit(settings: Settings, *, validate: bool = False) -> CampaignKit:
+    """A transition campaign's kit: choose among the old code's candidates, or, on a batch's
+    validation sample (``validate``), confirm or reject the proposed code. Annotations come
+    out with ``code`` (as every kit's), so the export's gold rule, the agreement and
+    ``campaigns transition dataset`` read both alike."""
+    old, new = old_nomenclature(settings), new_nomenclature(settings)
+    language = settings.language
+    config, tasks, annotations = (
+        (
+            transition_validation_config,
+            transition_validation_tasks,
+            transition_validation_annotations,
+        )
+        if validate
+        else (transition_config, transition_tasks, transition_annotations)
+    )
     return CampaignKit(
-        label_config=lambda: transition_config(new, language),
-        tasks=lambda table, cid: transition_tasks(
+        label_config=lambda: config(new, language),
+        tasks=lambda table, cid: tasks(
             table,
             cid,
             old.title,
@@ -107,7 +126,7 @@ def kit_for(campaign: CampaignBase | CampaignKind, settings: Settings) -> Campai
             candidate_notes=candidate_notes(settings),
             language=language,
         ),
-        annotations=lambda tasks: transition_annotations(tasks, new.__contains__).rename_columns(
+        annotations=lambda parsed: annotations(parsed, new.__contains__).rename_columns(
             {"new_code": "code"}
         ),
     )

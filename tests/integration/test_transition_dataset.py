@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 
 from campaigns.config import get_settings
 from campaigns.labelstudio.gateway import LabelStudioGateway
+from campaigns.labelstudio.kinds import transition_kit
 from campaigns.labelstudio.transition.config import CANDIDATE, SCOPE
 from campaigns.labelstudio.transition.validation_tasks import (
     NO,
     VERDICT,
     YES,
-    transition_validation_kit,
 )
 from campaigns.recoding.simulation import study_codes
 from campaigns.recoding.synthetic import synthetic_transition
@@ -138,7 +138,7 @@ def test_two_batches_then_the_dataset(live_env, cli, tmp_path: Path, label_studi
 
 def test_validation_tasks_are_accepted_and_read_back_by_label_studio(live_env, label_studio):
     settings = get_settings()
-    kit = transition_validation_kit(settings)
+    kit = transition_kit(validate=True, settings=settings)
     gateway = LabelStudioGateway.from_settings(settings)
     project = gateway.create_project("transition validation", kit.label_config())
     sample = pa.table(

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from campaigns.config import Settings
 from campaigns.labelstudio.gateway import KEY_FIELD
+from campaigns.labelstudio.kinds import transition_kit
 from campaigns.labelstudio.transition.config import CANDIDATE, FALLBACK, NONE_OF_THESE
 from campaigns.labelstudio.transition.validation_tasks import (
     NO,
@@ -16,7 +17,6 @@ from campaigns.labelstudio.transition.validation_tasks import (
     YES,
     transition_validation_annotations,
     transition_validation_config,
-    transition_validation_kit,
     transition_validation_tasks,
 )
 from campaigns.metrics.gold_labels import resolve_gold
@@ -113,7 +113,9 @@ def test_answers_become_codes_confirmations_or_reasons():
 
 
 def test_the_kit_feeds_the_export_gold_rule(tmp_path):
-    kit = transition_validation_kit(Settings(storage_root=str(tmp_path), language="en"))
+    kit = transition_kit(
+        validate=True, settings=Settings(storage_root=str(tmp_path), language="en")
+    )
     assert "verdict" in kit.label_config()
     tasks = kit.tasks(sample(), 3)
     tasks[0] |= {

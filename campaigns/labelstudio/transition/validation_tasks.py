@@ -15,15 +15,15 @@ proposals confirmed is itself a design-weighted accuracy of the proposing model.
 risk of confirm-or-reject screens is anchoring on the proposal; no answer is pre-selected,
 and the "no" path costs little more than a choice.)
 
-Self-contained: its own labeling config, payloads, parser and ``CampaignKit`` builder, over
-the shared texts (``campaigns.labelstudio.texts``) and the transition payload helpers. Stored
-values are aliases and codes, never displayed words.
+Its labeling config, payloads and parser, over the shared texts
+(``campaigns.labelstudio.texts``) and the transition payload helpers; ``kinds.transition_kit``
+assembles them. Stored values are aliases and codes, never displayed words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import pyarrow as pa
@@ -56,10 +56,6 @@ from campaigns.labelstudio.transition.config import (
 )
 from campaigns.labelstudio.transition.results import candidate_values, picked_code
 from campaigns.labelstudio.transition.tasks import candidate_choices, transition_task_data
-
-if TYPE_CHECKING:
-    from campaigns.config import Settings
-    from campaigns.labelstudio.kinds import CampaignKit
 
 PROPOSED = "proposed"
 VALIDATION_SAMPLE_SUFFIX = "-validate"
@@ -226,35 +222,4 @@ def transition_validation_annotations(
         tasks,
         lambda annotation, data: parse_transition_validation(annotation, data, is_new_code),
         VALIDATION_SCHEMA,
-    )
-
-
-def transition_validation_kit(settings: Settings) -> CampaignKit:
-    """The ``CampaignKit`` of a transition validation campaign (config, tasks, parsing).
-
-    Annotations come out with ``code`` (as every kit's), so the export's gold rule, the
-    agreement and ``campaigns transition dataset`` read them unchanged.
-    """
-    from campaigns.labelstudio.context_titles import context_titles
-    from campaigns.labelstudio.kinds import CampaignKit
-    from campaigns.labelstudio.transition.notes import candidate_notes
-    from campaigns.nomenclatures import new_nomenclature, old_nomenclature
-
-    old = old_nomenclature(settings)
-    new = new_nomenclature(settings)
-    language = settings.language
-    return CampaignKit(
-        label_config=lambda: transition_validation_config(new, language),
-        tasks=lambda table, cid: transition_validation_tasks(
-            table,
-            cid,
-            old.title,
-            new.title,
-            context_titles=context_titles(settings),
-            candidate_notes=candidate_notes(settings),
-            language=language,
-        ),
-        annotations=lambda tasks: transition_validation_annotations(
-            tasks, new.__contains__
-        ).rename_columns({"new_code": "code"}),
     )

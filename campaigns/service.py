@@ -521,7 +521,7 @@ class CampaignService:
     ) -> dict[str, Any]:
         """Label Studio's live counters (per team too), the latest export's agreement and, for
         a gold campaign, the stop rule: the headline accuracy's half-width against the target
-        margin (the one stored at sampling, else ``margin``, else the default) and the
+        margin (``margin``, else the one stored at sampling, else the setting) and the
         annotations and days still needed (``campaigns.lifecycle.stop_rule``).
 
         Reads the latest export only (``campaigns export`` is incremental): no Label Studio

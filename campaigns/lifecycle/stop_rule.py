@@ -2,9 +2,11 @@
 
 A gold campaign is annotated until the 95% interval of its headline accuracy is as narrow as
 planned. From the latest export (no Label Studio call: progress stays cheap), the interval is
-the one ``campaigns metrics`` reports (design-based score interval on the effective sample
-size, ``campaigns.metrics.intervals``), its half-width ``h = (high - low) / 2`` computed on the
-``n`` coded units done so far. A half-width shrinks as ``1 / sqrt(n)`` at a fixed design, so
+the plain stratified one ``campaigns metrics`` reports beside its headline (design-based score
+interval on the effective sample size, ``campaigns.metrics.intervals``): the calibrated
+headline would need a pass over the window's traffic, and is at most a few percent narrower,
+so the rule errs on the side of more annotations. Its half-width ``h = (high - low) / 2``,
+computed on the ``n`` coded units done so far, shrinks as ``1 / sqrt(n)`` at a fixed design, so
 
     n_needed = ceil(n * (h / target)^2)
 

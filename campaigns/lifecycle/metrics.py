@@ -17,6 +17,8 @@ from campaigns.metrics.dashboard import write_metrics
 from campaigns.metrics.gold_metrics import GoldMetrics, compute_gold_metrics
 from campaigns.metrics.traffic_totals import TrafficTotals, window_traffic_totals
 from campaigns.nomenclatures import old_nomenclature
+from campaigns.sampling.designs import Design
+from campaigns.sampling.options import Duplicates
 from campaigns.sampling.registry import load_frame, load_strata
 from campaigns.state import crud
 from campaigns.state.models import Campaign, CampaignKind, Sample
@@ -61,8 +63,8 @@ def sample_traffic_totals(
     distinct texts, or whose window's traffic is gone (retention): figures are then the plain
     stratified ones, and the summary says why.
     """
-    params = json.loads(sample.design_params or "{}")
-    if params.get("exclude_previous", True) or params.get("duplicates", "requests") != "requests":
+    design = Design.from_params(json.loads(sample.design_params or "{}"))
+    if design.exclude_previous or design.duplicates != Duplicates.REQUESTS:
         return None
     try:
         return window_traffic_totals(
@@ -70,7 +72,7 @@ def sample_traffic_totals(
             Window(sample.window_start, sample.window_end),
             threshold,
             old_nomenclature(settings).division_sections(),
-            tuple(params.get("confidence_edges", ())),
+            design.confidence_edges,
         )
     except EmptySelectionError:  # the window's traffic is no longer stored
         return None

@@ -41,11 +41,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from campaigns.sampling.designs import Design
+
 if TYPE_CHECKING:
     import pyarrow as pa
     from sqlmodel import Session
 
-    from campaigns.sampling.designs import Design
     from campaigns.state.models import Campaign
     from campaigns.storage import Storage
     from campaigns.traffic.window import Window
@@ -222,11 +223,10 @@ def score_bin_means(
 
 def comparable(design: Design, design_params: str | None) -> bool:
     """Whether a sample's stored design was stratified on the same variables as ``design``."""
-    params = json.loads(design_params or "{}")
-    edges = tuple(float(e) for e in params.get("confidence_edges", ()))
-    return edges == tuple(design.confidence_edges) and bool(
-        params.get("by_section", False)
-    ) == bool(design.by_section)
+    stored = Design.from_params(json.loads(design_params or "{}"))
+    return stored.confidence_edges == tuple(design.confidence_edges) and (
+        stored.by_section == design.by_section
+    )
 
 
 def gold_campaigns_newest_first(session: Session) -> list[Campaign]:

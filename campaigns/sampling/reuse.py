@@ -29,6 +29,14 @@ NEW = "new"
 REUSED = "reused"
 REUSABLE_STATUSES = ("coded", "cannot_code")
 _COLUMNS = ("reused_gold_code", "reused_status", "reused_from_campaign")
+_EARLIER = pa.schema(
+    [
+        ("text_norm", pa.string()),
+        ("reused_gold_code", pa.string()),
+        ("reused_status", pa.string()),
+        ("reused_from_campaign", pa.int64()),
+    ]
+)
 
 
 def earlier_gold(session: Session, storage: Storage) -> pa.Table:
@@ -50,23 +58,17 @@ def earlier_gold(session: Session, storage: Storage) -> pa.Table:
             gold = gold.filter(pc.invert(pc.equal(gold[PROVENANCE], REUSED).fill_null(False)))
         parts.append(
             pa.table(
-                {
-                    "text_norm": gold.column("text_norm"),
-                    "reused_gold_code": gold.column("gold_code").cast(pa.string()),
-                    "reused_status": gold.column("status").cast(pa.string()),
-                    "reused_from_campaign": pa.array([campaign.id] * gold.num_rows, pa.int64()),
-                }
-            )
+                [
+                    gold.column("text_norm"),
+                    gold.column("gold_code"),
+                    gold.column("status"),
+                    pa.array([campaign.id] * gold.num_rows, pa.int64()),
+                ],
+                names=_EARLIER.names,
+            ).cast(_EARLIER)
         )
     if not parts:
-        return pa.table(
-            {
-                "text_norm": pa.array([], pa.string()),
-                "reused_gold_code": pa.array([], pa.string()),
-                "reused_status": pa.array([], pa.string()),
-                "reused_from_campaign": pa.array([], pa.int64()),
-            }
-        )
+        return _EARLIER.empty_table()
     table = pa.concat_tables(parts)
     statuses = pa.array(REUSABLE_STATUSES)
     return table.filter(
@@ -108,11 +110,9 @@ def with_reused_gold(gold: pa.Table, sample: pa.Table, campaign_id: int) -> pa.T
     if PROVENANCE not in sample.column_names:
         return gold
     reused = sample.filter(pc.equal(sample.column(PROVENANCE), REUSED))
-    annotated = set(gold.column("request_id").to_pylist()) if gold.num_rows else set()
-    if annotated:
-        reused = reused.filter(
-            pc.invert(pc.is_in(reused.column("request_id"), pa.array(list(annotated))))
-        )
+    if gold.num_rows:  # a unit annotated after all keeps its experts' label
+        annotated = pc.is_in(reused.column("request_id"), value_set=gold.column("request_id"))
+        reused = reused.filter(pc.invert(annotated))
     if reused.num_rows == 0:
         return gold
     rows = reused.drop_columns([c for c in _COLUMNS if c in reused.column_names])

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-DEFAULT_FLOOR = 0.2
+from campaigns.recoding.options import DEFAULT_FLOOR
 
 
 def proposal(uncertainty: np.ndarray, floor: float = DEFAULT_FLOOR) -> np.ndarray:

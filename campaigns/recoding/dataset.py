@@ -54,9 +54,9 @@ from campaigns.recoding.estimation import (
 )
 from campaigns.recoding.evaluation import CrossValidation, cross_validate
 from campaigns.recoding.features import context_sql
+from campaigns.recoding.options import DEFAULT_MIN_CONFIDENCE
 
 PROVENANCES = ("univocal", "expert", "predicted", "to_expert", "unknown", "quarantined")
-DEFAULT_MIN_CONFIDENCE = 0.5
 EXPERT_COLUMNS = ("request_id", "status", "gold_code", "batch")
 """Required columns of the expert rows (optional: ``n_annotations, agreement, task,
 proposed_code``)."""

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from campaigns.recoding.options import DEFAULT_FLOOR, DEFAULT_MIN_CONFIDENCE
 from campaigns.sampling.allocation import Allocation
 from campaigns.sampling.designs import Design, Duplicates
 from campaigns.sampling.planning import Plan
@@ -438,7 +439,10 @@ class TransitionDatasetRequest(BaseModel):
     """Build a transition's whole dataset in NAF 2025 (``campaigns transition dataset``)."""
 
     min_confidence: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="Predicted rows under it go to experts."
+        default=DEFAULT_MIN_CONFIDENCE,
+        ge=0.0,
+        le=1.0,
+        description="Predicted rows under it go to experts.",
     )
     folds: int = Field(default=5, ge=0, le=20, description="Cross-validation folds (0: none).")
     seed: int = Field(default=0, ge=0, le=MAX_ID)
@@ -449,7 +453,7 @@ class TransitionBatchRequest(BaseModel):
 
     size: int = Field(default=300, ge=1, le=MAX_SAMPLE_SIZE, description="Rows to draw.")
     floor: float = Field(
-        default=0.2, gt=0.0, le=1.0, description="Share of the draw spread uniformly."
+        default=DEFAULT_FLOOR, gt=0.0, le=1.0, description="Share of the draw spread uniformly."
     )
     validate_above: float | None = Field(
         default=None,

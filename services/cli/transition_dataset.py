@@ -12,13 +12,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from campaigns.recoding.options import DEFAULT_FLOOR, DEFAULT_MIN_CONFIDENCE
 from services.cli import context
 from services.cli.transition import app
-
-# The core's defaults, repeated for --help: campaigns.recoding loads numpy, pandas and
-# scikit-learn at import (seconds). A test keeps them equal to the core's.
-DEFAULT_MIN_CONFIDENCE = 0.5  # campaigns.recoding.dataset.DEFAULT_MIN_CONFIDENCE
-DEFAULT_FLOOR = 0.2  # campaigns.recoding.active_batches.DEFAULT_FLOOR
 
 CampaignArg = Annotated[
     str, typer.Argument(metavar="NAME", help="The transition campaign (name or id).")

@@ -1,19 +1,32 @@
-# The two commands of the README: `make demo` and `make test`. Both install what they need.
+# The two commands of the README: `make demo` and `make test`. Both install what they need,
+# from the committed lock files only: uv.lock (the project, with its extras),
+# locks/label-studio.txt (the Label Studio server) and locks/uv.txt (the installer itself).
+# An upstream release never changes a fresh clone; `make upgrade` moves versions on purpose.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+TOOLS := .uv
+UV := $(TOOLS)/bin/uv
 LS_VENV := .ls-venv
+LS_PYTHON := 3.11
 
-.PHONY: install system-packages demo stop test fuzz lint format bench clean
+.PHONY: install system-packages demo stop test check-locks fuzz lint format bench upgrade clean
 
-$(BIN)/campaigns: pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev,postgres]'
+## The installer, pinned with hashes, in a venv of its own (the project's venv is uv's to sync).
+$(UV): locks/uv.txt
+	test -x $(TOOLS)/bin/python || $(PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r locks/uv.txt
 	touch $@
 
-$(LS_VENV)/bin/label-studio: | $(BIN)/campaigns
+## The project's environment: exactly what uv.lock says (--frozen: nothing re-resolved).
+$(BIN)/campaigns: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet --compile-bytecode --python $(PY) --extra dev --extra postgres
+	touch $@
+
+## The Label Studio server's environment: exactly what locks/label-studio.txt says.
+$(LS_VENV)/bin/label-studio: locks/label-studio.txt | $(BIN)/campaigns
 	$(BIN)/python -c "from services.local_stack import ensure_label_studio; ensure_label_studio()"
+	touch $@
 
 ## Debian's PostgreSQL (tests run the integration suite on it too) and Chromium (the HTML
 ## report is rendered headless in a test), installed only when missing.
@@ -34,11 +47,25 @@ stop:
 
 ## Lint, then the whole test suite (unit and integration, against real servers, on SQLite),
 ## then the integration tests again with PostgreSQL as the campaign database.
-test: install
+test: install check-locks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 	CAMPAIGNS_TEST_DATABASE=postgresql $(BIN)/pytest -m integration -q
+
+## The locks match their sources: uv.lock resolves pyproject.toml's ranges as they are now
+## (uv refuses a lock that is out of date), and locks/label-studio.txt pins the version set in
+## locks/label-studio.in (tests/unit/test_locks.py checks the rest).
+check-locks: $(UV)
+	$(UV) lock --check --quiet --python $(PY)
+
+## Re-resolve both locks to the newest versions the ranges allow, then run the whole suite.
+## This is where an upstream release shows up: as a failed upgrade someone chose to run.
+upgrade: $(UV)
+	$(UV) lock --upgrade --python $(PY)
+	$(UV) pip compile locks/label-studio.in --upgrade --universal --python-version $(LS_PYTHON) \
+	  --generate-hashes --quiet --output-file locks/label-studio.txt
+	$(MAKE) test
 
 ## Exploratory fuzzing of the API (random, many cases); findings become regular tests.
 fuzz: install
@@ -57,4 +84,4 @@ bench: install
 	for script in benchmarks/bench_*.py; do $(BIN)/python -m benchmarks.$$(basename $$script .py) || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(LS_VENV) .demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LS_VENV) $(TOOLS) .demo .pytest_cache .ruff_cache

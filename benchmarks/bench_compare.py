@@ -33,7 +33,8 @@ from campaigns.lifecycle.compare import (
     model_statistics,
     predictions_from_table,
 )
-from campaigns.metrics.bootstrap import proportion_intervals, stratified_bootstrap
+from campaigns.metrics.bootstrap import stratified_bootstrap
+from campaigns.metrics.intervals import proportion_intervals
 
 STRATA = 20
 THRESHOLD = 0.5

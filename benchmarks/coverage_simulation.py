@@ -38,15 +38,13 @@ import time
 import numpy as np
 from scipy.special import expit, logit
 
+from campaigns.metrics.binomial import clopper_pearson_bounds, score_interval, wilson_bounds
 from campaigns.metrics.bootstrap import stratified_bootstrap
 from campaigns.metrics.intervals import (
-    clopper_pearson_bounds,
     design_intervals,
     effective_sample_size,
     kish_effective_n,
     linearised_variance,
-    score_interval,
-    wilson_bounds,
 )
 from campaigns.metrics.weight_calibration import Margin, calibrated_intervals, rake
 from campaigns.sampling.allocation import allocate

@@ -115,7 +115,7 @@ class DriftCheck:
 
     def as_json(self) -> dict[str, Any]:
         """What the drift job returns: both windows, every report, the alerts."""
-        from campaigns.lifecycle.metrics import json_safe
+        from campaigns.metrics.dashboard import json_safe
 
         r = self.result
         return json_safe(
@@ -157,7 +157,7 @@ class AccuracyCheck:
 
     def as_json(self) -> dict[str, Any]:
         """What the estimate job returns: both estimates, their gap and the warnings' flags."""
-        from campaigns.lifecycle.metrics import json_safe
+        from campaigns.metrics.dashboard import json_safe
 
         window = self.label_free.window
         return json_safe(
@@ -471,8 +471,8 @@ class CampaignService:
         )
 
     def adopt(self, project_id: int, *, kind: CampaignKind, name: str, **fields: Any) -> Any:
-        """An existing Label Studio project as a campaign (``campaigns.labelstudio.adopt``)."""
-        from campaigns.labelstudio.adopt import adopt_project
+        """An existing Label Studio project as a campaign (``campaigns.lifecycle.adopt``)."""
+        from campaigns.lifecycle.adopt import adopt_project
 
         return adopt_project(
             self.session,
@@ -527,7 +527,7 @@ class CampaignService:
         Reads the latest export only (``campaigns export`` is incremental): no Label Studio
         export here, only its counters.
         """
-        from campaigns.lifecycle.export import latest_annotations, latest_gold
+        from campaigns.gold.store import latest_annotations, latest_gold
         from campaigns.lifecycle.progress import campaign_progress
         from campaigns.lifecycle.stop_rule import stop_estimate, target_margin
         from campaigns.metrics.agreement import agreement_summary, ratings_from_annotations
@@ -591,7 +591,7 @@ class CampaignService:
         return archive_campaign(self.session, self.campaign(ref))
 
     def latest_gold(self, ref: CampaignRef) -> pa.Table:
-        from campaigns.lifecycle.export import latest_gold
+        from campaigns.gold.store import latest_gold
 
         return latest_gold(self.storage, self.campaign(ref), self.session)
 
@@ -605,7 +605,7 @@ class CampaignService:
         Returns the files written and the nomenclature of their codes (NAF 2025 for a
         transition campaign).
         """
-        from campaigns.lifecycle.export import latest_gold
+        from campaigns.gold.store import latest_gold
         from campaigns.lifecycle.training_set import export_training_set
         from campaigns.nomenclatures import new_nomenclature, old_nomenclature
 
@@ -739,7 +739,8 @@ class CampaignService:
         section needs in each window for its own report. With ``write`` the reports are stored
         under ``metrics/drift``, dated today.
         """
-        from campaigns.traffic.drift import DEFAULT_MIN_COUNT, drift_between, write_drift
+        from campaigns.metrics.dashboard import write_drift
+        from campaigns.traffic.drift import DEFAULT_MIN_COUNT, drift_between
         from campaigns.traffic.drift_statistics import AlertRule
         from campaigns.traffic.window import Window
 
@@ -777,7 +778,7 @@ class CampaignService:
         ``gold``'s (default: the reference's). ``max_rows`` averages over a reproducible random
         subsample of the window's requests.
         """
-        from campaigns.lifecycle.export import latest_gold
+        from campaigns.gold.store import latest_gold
         from campaigns.metrics.headline import metrics_json
         from campaigns.metrics.label_free import (
             compare_with_gold,

@@ -39,6 +39,13 @@ os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 TMP_DIR = "_tmp"
+SAMPLES_DIR = "samples"
+
+
+def sample_key(sample_id: str, suffix: str = "") -> str:
+    """Where a drawn sample's units live (``suffix`` ``.strata`` / ``.frame``: its strata, its
+    frame). The registry writes them; the gold store reads the units that reuse a gold label."""
+    return f"{SAMPLES_DIR}/{sample_id}{suffix}.parquet"
 
 
 @dataclass(frozen=True)

@@ -65,11 +65,12 @@ from campaigns.errors import (
     InvalidArgumentError,
     ServiceUnavailableError,
 )
+from campaigns.gold.store import latest_annotations, latest_gold
 from campaigns.labelstudio.regions import canonical
-from campaigns.lifecycle.export import latest_annotations, latest_gold
 from campaigns.metrics.anchoring import BLIND, with_arms
-from campaigns.metrics.bootstrap import proportion_intervals, stratified_bootstrap
+from campaigns.metrics.bootstrap import stratified_bootstrap
 from campaigns.metrics.gold_metrics import reweight_to_annotated
+from campaigns.metrics.intervals import proportion_intervals
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.state.models import Campaign, CampaignKind, SuggestionMode
 from campaigns.storage import Storage
@@ -692,7 +693,7 @@ class CampaignComparison:
 
     def as_json(self) -> dict[str, Any]:
         """What the CLI's ``--json``, and the compare job's result, give."""
-        from campaigns.lifecycle.metrics import json_safe
+        from campaigns.metrics.dashboard import json_safe
 
         return json_safe(
             {

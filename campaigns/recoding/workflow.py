@@ -29,8 +29,8 @@ from sqlmodel import Session, col, select
 
 from campaigns.duck import connect, fetch_arrow
 from campaigns.errors import ConflictError, EmptySelectionError, InvalidArgumentError, NotFoundError
+from campaigns.gold.store import latest_annotations, latest_gold
 from campaigns.labelstudio.transition.validation_tasks import VALIDATION_SAMPLE_SUFFIX
-from campaigns.lifecycle.export import latest_annotations, latest_gold
 from campaigns.lifecycle.transition import TRANSITION_DIR
 from campaigns.recoding.active_batches import DEFAULT_FLOOR
 from campaigns.recoding.candidate_model import ModelConfig
@@ -42,9 +42,8 @@ from campaigns.recoding.dataset import (
 )
 from campaigns.recoding.estimation import Interval
 from campaigns.recoding.next_batch import CHOOSE, VALIDATE, NextBatch, plan_next_batch
-from campaigns.sampling.registry import SAMPLES_DIR
 from campaigns.state.models import Campaign, CampaignCreate, CampaignKind, Sample
-from campaigns.storage import Storage
+from campaigns.storage import Storage, sample_key
 
 if TYPE_CHECKING:
     from campaigns.service import CampaignService
@@ -163,7 +162,7 @@ def load_inputs(service: CampaignService, campaign: Campaign) -> tuple[DatasetIn
     for batch in batches:
         for sample in batch.samples:
             rows = storage.read_table(
-                f"{SAMPLES_DIR}/{sample.id}.parquet", columns=["request_id", "inclusion_prob"]
+                sample_key(sample.id), columns=["request_id", "inclusion_prob"]
             )
             drawn_parts.append(
                 pa.table(
@@ -321,7 +320,7 @@ def register_next_batch(
             .append_column("batch", pa.array([batch_id] * rows.num_rows, pa.string()))
             .append_column("round", pa.array([round_] * rows.num_rows, pa.int64()))
         )
-        uri = service.storage.write_table(rows, f"{SAMPLES_DIR}/{sample_id}.parquet")
+        uri = service.storage.write_table(rows, sample_key(sample_id))
         sample = service.session.get(Sample, sample_id) or Sample(
             id=sample_id,
             window_start=today,

@@ -21,14 +21,9 @@ import numpy as np
 import pytest
 from scipy.special import expit, logit
 
+from campaigns.metrics.binomial import SPARSE_UNITS, score_interval
 from campaigns.metrics.bootstrap import stratified_bootstrap
-from campaigns.metrics.intervals import (
-    SPARSE_UNITS,
-    design_intervals,
-    linearised_variance,
-    proportion_intervals,
-    score_interval,
-)
+from campaigns.metrics.intervals import design_intervals, linearised_variance, proportion_intervals
 from campaigns.sampling.allocation import allocate
 
 SIZES = np.array([60_000, 45_000, 30_000, 15_000])

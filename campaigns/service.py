@@ -399,9 +399,9 @@ class CampaignService:
         self, ref: CampaignRef, sample_id: str, *, name: str | None = None, overlap: int = 1
     ) -> Campaign:
         """The campaign of a drawn batch sample (candidates, or confirm-or-reject tasks)."""
-        from campaigns.recoding.workflow import create_batch_campaign
+        from campaigns.recoding.workflow import batch_campaign
 
-        return create_batch_campaign(self, ref, sample_id, name=name, overlap=overlap)
+        return self.create(batch_campaign(self, ref, sample_id, name=name, overlap=overlap))
 
     def push(
         self,

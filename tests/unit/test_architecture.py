@@ -215,3 +215,13 @@ def test_only_the_gold_store_knows_where_exported_gold_lives():
         if any(s.startswith("exports") or "/LATEST" in s for s in _code_strings(p))
     }
     assert spellers == {"campaigns/gold/store.py"}
+
+
+def test_nothing_below_the_service_imports_it_even_for_type_checking():
+    """The recoding workflow (and every other core package) is handed what it needs instead."""
+    importers = set()
+    for path in (ROOT / "campaigns").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "campaigns.service":
+                importers.add(str(path.relative_to(ROOT)))
+    assert importers == {"campaigns/job_actions.py"}

@@ -112,7 +112,7 @@ def write_comparison(
     challenger_version: str,
     computed_on: date,
 ) -> dict[str, str]:
-    """Write a champion / challenger comparison (``campaigns.lifecycle.compare.Comparison``):
+    """Write a champion / challenger comparison (``campaigns.metrics.comparison.Comparison``):
     its figures and its discordant units; return table name -> URI."""
     written = {}
     name = f"export-{export_version}__{_slug(challenger_version)}.parquet"

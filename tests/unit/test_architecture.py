@@ -225,3 +225,13 @@ def test_nothing_below_the_service_imports_it_even_for_type_checking():
             if isinstance(node, ast.ImportFrom) and node.module == "campaigns.service":
                 importers.add(str(path.relative_to(ROOT)))
     assert importers == {"campaigns/job_actions.py"}
+
+
+def test_no_module_is_over_600_lines():
+    """One concern per module: past 500 lines a module says why in its docstring."""
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in (ROOT / "campaigns").rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600
+    }
+    assert long == {}

@@ -18,7 +18,7 @@ maximum: such lines are quarantined whatever the parser says). The SELECT keeps 
 and adds, typed as below, the log's fields (NULL when absent) and ``format_reason``, why the
 line cannot be read in this format (NULL when it can). The rules every format shares
 (required fields, timestamp range, codes, scores, blank text) come after, in
-:data:`_CHECK_SQL`, with the normalisation and the writing.
+:mod:`campaigns.traffic.rules`, with the normalisation and the writing.
 
     format_reason VARCHAR, request_id VARCHAR, ts_raw VARCHAR, ts TIMESTAMPTZ, text VARCHAR,
     context VARCHAR (a JSON object), predictions STRUCT(code VARCHAR, score DOUBLE)[],

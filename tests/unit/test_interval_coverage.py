@@ -3,14 +3,14 @@
 The population is the benchmark's (``benchmarks/coverage_model.py``): 150,000 units in 4
 strata (accuracy higher in the big, confident strata, as in production traffic) carrying
 twelve figures, true values 0.92, 0.96, 0.97 and 0.99, each on a domain of about 400, 100 and
-20 sampled units out of n = 400 (domains spread unevenly over the strata). Every run draws a stratified sample (proportional, Neyman or equal
-allocation), computes all figures with ``proportion_intervals`` as ``headline_proportions``
-does, then again on a random half of the sample reweighted to the units annotated so far
-(``N_h / n'_h``), as a campaign is read while experts are at work. Coverage is counted per
-design, annotation state and figure: 1,000 runs each, so a true 95% coverage stays above 0.93
-(three standard errors, 0.0069 each) and the bounds below leave room for Monte Carlo noise.
-Seeded: the same numbers on every machine. The longer version with the old bootstrap for
-comparison is ``benchmarks/coverage_simulation.py``.
+20 sampled units out of n = 400 (domains spread unevenly over the strata). Every run draws a
+stratified sample (proportional, Neyman or equal allocation), computes all figures with
+``proportion_intervals`` as ``headline_proportions`` does, then again on a random half of the
+sample reweighted to the units annotated so far (``N_h / n'_h``), as a campaign is read while
+experts are at work. Coverage is counted per design, annotation state and figure: 1,000 runs
+each, so a true 95% coverage stays above 0.93 (three standard errors, 0.0069 each) and the
+bounds below leave room for Monte Carlo noise. Seeded: the same numbers on every machine. The
+longer version, every interval compared, is ``benchmarks/coverage_simulation.py``.
 """
 
 from __future__ import annotations

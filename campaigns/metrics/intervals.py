@@ -72,7 +72,6 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from campaigns.metrics.binomial import score_interval
-from campaigns.metrics.bootstrap import stratified_bootstrap
 
 Variance = Literal["linearised", "bootstrap"]
 
@@ -223,6 +222,8 @@ def design_intervals(
     labels = np.zeros(w.size, dtype=np.int8) if strata is None else np.asarray(strata)
     estimate, v = linearised_variance(num, den, w, labels, sampling_fractions)
     if variance == "bootstrap":
+        from campaigns.metrics.bootstrap import stratified_bootstrap  # only this path needs it
+
         boot = stratified_bootstrap(
             num,
             den,

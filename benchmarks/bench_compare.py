@@ -26,14 +26,15 @@ import pandas as pd
 import pyarrow as pa
 
 from benchmarks._common import peak_rss_mib, timed
-from campaigns.lifecycle.compare import (
+from campaigns.lifecycle.challenger import predictions_from_table
+from campaigns.metrics.bootstrap import stratified_bootstrap
+from campaigns.metrics.comparison import (
     CHAMPION,
     compare_models,
     model_indicators,
     model_statistics,
-    predictions_from_table,
 )
-from campaigns.metrics.bootstrap import proportion_intervals, stratified_bootstrap
+from campaigns.metrics.intervals import proportion_intervals
 
 STRATA = 20
 THRESHOLD = 0.5

@@ -35,15 +35,15 @@ from sqlmodel import Session
 
 from benchmarks._common import best_of, timed
 from campaigns.config import Settings
+from campaigns.gold.store import EXPORTS_DIR
 from campaigns.labelstudio.gateway import KEY_FIELD, LabelStudioGateway
 from campaigns.labelstudio.gold.config import SUGGESTED, TEXT
 from campaigns.labelstudio.kinds import kit_for
-from campaigns.lifecycle.export import EXPORTS_DIR, export_campaign
-from campaigns.sampling.registry import SAMPLES_DIR
+from campaigns.lifecycle.export import export_campaign
 from campaigns.state import crud
 from campaigns.state.db import engine_for
 from campaigns.state.models import CampaignCreate, CampaignStatus, Sample
-from campaigns.storage import Storage
+from campaigns.storage import Storage, sample_key
 
 CONFIG = """<View><Text name="text" value="$text"/>
 <Choices name="suggested" toName="text" value="$suggestions" choice="single"/></View>"""
@@ -119,7 +119,7 @@ def main() -> None:
         gateway.import_tasks(project, tasks[n - EARLIER :])
 
         storage = Storage.open(str(work / "data"))
-        storage.write_table(sample_table(n), f"{SAMPLES_DIR}/bench.parquet")
+        storage.write_table(sample_table(n), sample_key("bench"))
         session = Session(engine_for(f"sqlite:///{work / 'campaigns.db'}"))
         session.add(
             Sample(
@@ -128,7 +128,7 @@ def main() -> None:
                 window_end=date(2026, 9, 1),
                 population_size=10 * n,
                 sample_size=n,
-                uri=storage.uri(f"{SAMPLES_DIR}/bench.parquet"),
+                uri=storage.uri(sample_key("bench")),
             )
         )
         session.commit()

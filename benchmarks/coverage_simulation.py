@@ -1,13 +1,12 @@
 """Coverage of 95% intervals for design-weighted proportions near 1, by simulation.
 
-A fixed population of 150,000 units in 4 strata (60,000 / 45,000 / 30,000 / 15,000; accuracy
-higher in the big, confident strata: logit offsets +1.2, +0.4, -0.4, -1.2) carries twelve
-figures: true values 0.92, 0.96, 0.97 and 0.99, each on a domain of about 400 (the whole
-sample), 100 and 20 sampled units, spread unevenly over the strata. Each run draws n = 400
-units with each allocation (proportional, Neyman with prior errors growing in the low strata,
-equal, and a simple random sample), then computes every figure on the whole sample
-("complete") and on a random half of it reweighted to the units annotated so far
-(``N_h / n'_h``, "half"), as a campaign is read while experts are at work.
+The population and designs are :mod:`benchmarks.coverage_model`'s (shared with the unit test
+of the chosen interval): 150,000 units in 4 strata carrying twelve figures, true values 0.92,
+0.96, 0.97 and 0.99, each on a domain of about 400 (the whole sample), 100 and 20 sampled
+units. Each run draws n = 400 units with each allocation (proportional, Neyman, equal, and a
+simple random sample), then computes every figure on the whole sample ("complete") and on a
+random half of it reweighted to the units annotated so far (``N_h / n'_h``, "half"), as a
+campaign is read while experts are at work.
 
 Intervals compared (coverage = share of runs whose interval holds the true value):
 
@@ -21,10 +20,10 @@ Intervals compared (coverage = share of runs whose interval holds the true value
 
 Calibrated estimator (``--calibrated``): the same strata, now confidence bands (the highest
 first) with each unit's confidence index known for the whole population, as every request's
-is in the traffic; within a band correctness still rises with confidence (logit slope 3
-across the band). Weights are raked to the strata and the population's confidence deciles
-(``campaigns.metrics.weight_calibration``); coverage and mean width of the plain stratified
-interval and of the calibrated one, per design and annotation state.
+is in the traffic (``coverage_model.confidence_population``). Weights are raked to the
+strata and the population's confidence deciles (``campaigns.metrics.weight_calibration``);
+coverage and mean width of the plain stratified interval and of the calibrated one, per
+design and annotation state.
 
     python -m benchmarks.coverage_simulation --runs 1200
     python -m benchmarks.coverage_simulation --calibrated --runs 1000
@@ -36,74 +35,31 @@ import argparse
 import time
 
 import numpy as np
-from scipy.special import expit, logit
 
+from benchmarks.coverage_model import (
+    CALIBRATED_FIGURES,
+    DESIGNS,
+    N_SAMPLE,
+    SIZES,
+    allocation,
+    confidence_population,
+    design_weights,
+    draw,
+    population,
+)
+from campaigns.metrics.binomial import clopper_pearson_bounds, score_interval, wilson_bounds
 from campaigns.metrics.bootstrap import stratified_bootstrap
 from campaigns.metrics.intervals import (
-    clopper_pearson_bounds,
     design_intervals,
     effective_sample_size,
     kish_effective_n,
     linearised_variance,
-    score_interval,
-    wilson_bounds,
 )
 from campaigns.metrics.weight_calibration import Margin, calibrated_intervals, rake
-from campaigns.sampling.allocation import allocate
 
-SIZES = np.array([60_000, 45_000, 30_000, 15_000])
-OFFSETS = np.array([1.2, 0.4, -0.4, -1.2])
-SPREAD = np.array([0.6, 0.9, 1.2, 1.6])
-TRUTHS = (0.92, 0.96, 0.97, 0.99)
-DOMAINS = (400, 100, 20)
-N_SAMPLE = 400
-DESIGNS = ("proportional", "neyman", "equal", "srs")
 STATES = ("complete", "half")
 METHODS = ("pct-boot", "score", "score-bootvar", "wilson-uncap", "wilson-cap", "cp-cap")
 BOOTSTRAP_METHODS = ("pct-boot", "score-bootvar")
-
-
-def population() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """Stratum of each unit, success and domain indicators per figure, names, true values.
-
-    Units of a stratum are exchangeable under simple random sampling within it, so a figure's
-    domain is the stratum's first ``D_h`` units and its successes the first ``C_h`` of those.
-    """
-    stratum = np.repeat(np.arange(SIZES.size), SIZES)
-    position = np.arange(SIZES.sum()) - np.repeat(np.cumsum(SIZES) - SIZES, SIZES)
-    num, den, names, truth = [], [], [], []
-    for t in TRUTHS:
-        for m in DOMAINS:
-            share = np.minimum(1.0, m / N_SAMPLE * SPREAD / (SIZES / SIZES.sum() @ SPREAD))
-            domain = np.round(SIZES * share).astype(int)
-            low, high = -10.0, 10.0
-            for _ in range(100):  # logit shift giving the domain accuracy t
-                mid = (low + high) / 2
-                value = domain @ expit(logit(t) + mid + OFFSETS) / domain.sum()
-                low, high = (mid, high) if value < t else (low, mid)
-            successes = np.round(domain * expit(logit(t) + low + OFFSETS)).astype(int)
-            den.append(position < np.repeat(domain, SIZES))
-            num.append(position < np.repeat(successes, SIZES))
-            names.append(f"{t:.2f} on ~{m}")
-            truth.append(successes.sum() / domain.sum())
-    return stratum, np.column_stack(num), np.column_stack(den), names, np.array(truth)
-
-
-def allocation(design: str) -> np.ndarray:
-    if design == "srs":
-        return np.array([N_SAMPLE])
-    sd = {str(h): float(np.sqrt(0.09) * (1 + h)) for h in range(SIZES.size)}
-    sizes = allocate({str(h): int(s) for h, s in enumerate(SIZES)}, N_SAMPLE, design, sd=sd)
-    return np.array([sizes[str(h)] for h in range(SIZES.size)])
-
-
-def draw(rng: np.random.Generator, design: str, sizes: np.ndarray) -> np.ndarray:
-    if design == "srs":
-        return rng.choice(SIZES.sum(), N_SAMPLE, replace=False)
-    starts = np.cumsum(SIZES) - SIZES
-    return np.concatenate(
-        [starts[h] + rng.choice(SIZES[h], sizes[h], replace=False) for h in range(SIZES.size)]
-    )
 
 
 def intervals(
@@ -156,11 +112,7 @@ def simulate(runs: int, replicates: int, seed: int) -> dict[tuple[str, str], dic
             rows = draw(rng, design, sizes)
             half = rng.choice(rows, rows.size // 2, replace=False)
             for state, chosen in (("complete", rows), ("half", half)):
-                h = np.zeros(chosen.size, dtype=int) if design == "srs" else stratum[chosen]
-                population_h = np.array([SIZES.sum()]) if design == "srs" else SIZES
-                annotated = np.bincount(h, minlength=population_h.size)
-                weights = population_h[h] / annotated[h]
-                fractions = annotated[h] / population_h[h]
+                h, weights, fractions = design_weights(stratum, chosen, design)
                 bounds = intervals(
                     num[chosen], den[chosen], weights, h, fractions, replicates, seed=run
                 )
@@ -174,39 +126,6 @@ def simulate(runs: int, replicates: int, seed: int) -> dict[tuple[str, str], dic
                 if replicates or m not in BOOTSTRAP_METHODS
             } | {f"width:{m}": width[state, m] / runs for m in ("pct-boot", "score")}
     return results
-
-
-BANDS = np.array([[0.8, 1.0], [0.6, 0.8], [0.3, 0.6], [0.0, 0.3]])
-CONFIDENCE_SLOPE = 3.0
-CALIBRATED_FIGURES = (
-    (0.80, 400), (0.85, 400), (0.92, 400), (0.97, 400), (0.92, 100), (0.97, 100), (0.97, 20)
-)  # fmt: skip
-
-
-def confidence_population() -> tuple[np.ndarray, ...]:
-    """Stratum and confidence decile per unit, success and domain indicators, names, truths."""
-    rng = np.random.default_rng(7)
-    stratum = np.repeat(np.arange(SIZES.size), SIZES)
-    u = rng.random(SIZES.sum())
-    confidence = BANDS[stratum, 0] + u * (BANDS[stratum, 1] - BANDS[stratum, 0])
-    position = np.arange(SIZES.sum()) - np.repeat(np.cumsum(SIZES) - SIZES, SIZES)
-    num, den, names, truth = [], [], [], []
-    for t, m in CALIBRATED_FIGURES:
-        share = np.minimum(1.0, m / N_SAMPLE * SPREAD / (SIZES / SIZES.sum() @ SPREAD))
-        domain = position < np.repeat(np.round(SIZES * share).astype(int), SIZES)
-        low, high = -10.0, 10.0
-        for _ in range(60):
-            mid = (low + high) / 2
-            p = expit(logit(t) + mid + OFFSETS[stratum] + CONFIDENCE_SLOPE * (u - 0.5))
-            low, high = (mid, high) if p[domain].mean() < t else (low, mid)
-        p = expit(logit(t) + low + OFFSETS[stratum] + CONFIDENCE_SLOPE * (u - 0.5))
-        success = domain & (rng.random(SIZES.sum()) < p)
-        num.append(success)
-        den.append(domain)
-        names.append(f"{t:.2f} on ~{m}")
-        truth.append(success.sum() / domain.sum())
-    deciles = np.searchsorted(np.quantile(confidence, np.linspace(0, 1, 11)[1:-1]), confidence)
-    return stratum, deciles, np.column_stack(num), np.column_stack(den), names, np.array(truth)
 
 
 def simulate_calibrated(runs: int, seed: int) -> dict[tuple[str, str], dict[str, np.ndarray]]:
@@ -228,11 +147,7 @@ def simulate_calibrated(runs: int, seed: int) -> dict[tuple[str, str], dict[str,
             rows = draw(rng, design, sizes)
             half = rng.choice(rows, rows.size // 2, replace=False)
             for state, chosen in (("complete", rows), ("half", half)):
-                h = np.zeros(chosen.size, dtype=int) if design == "srs" else stratum[chosen]
-                population_h = np.array([SIZES.sum()]) if design == "srs" else SIZES
-                annotated = np.bincount(h, minlength=population_h.size)
-                weights = population_h[h] / annotated[h]
-                fractions = annotated[h] / population_h[h]
+                h, weights, fractions = design_weights(stratum, chosen, design)
                 plain = design_intervals(
                     num[chosen], den[chosen], weights, h, sampling_fractions=fractions
                 )

@@ -9,32 +9,27 @@ live in the lifecycle modules it calls, so the CLI and the API cannot drift apar
 
 The storage and the gateway are built on first use: listing campaigns never opens Label
 Studio, and the Label Studio SDK is imported only by commands that talk to it.
+
+Why this module is longer than the others (about 580 lines): it is the core's whole face, one
+short method per operation the CLI and the API offer, each resolving a campaign and handing
+the work, with what it needs, to the module that does it. Splitting it would give the entry
+points several objects to wire instead of one; what the operations return lives beside them.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cached_property
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
 from campaigns.config import Settings, get_settings
 from campaigns.errors import (
-    CampaignError,
-    ConfigurationError,
     ConflictError,
-    InputFormatError,
     InvalidArgumentError,
-    NotFoundError,
-    ServiceUnavailableError,
 )
 from campaigns.state import crud
 from campaigns.state.db import session_scope
@@ -46,7 +41,7 @@ from campaigns.state.models import (
     CampaignStatus,
     Sample,
 )
-from campaigns.storage import Storage
+from campaigns.storage import Storage, input_key, local_copy, read_input_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -55,125 +50,19 @@ if TYPE_CHECKING:
     from campaigns.labelstudio.kinds import CampaignKit
     from campaigns.lifecycle.export import ExportSummary
     from campaigns.lifecycle.metrics import CampaignMetrics
+    from campaigns.lifecycle.nightly import NightlyReport
     from campaigns.lifecycle.push import PushSummary
     from campaigns.lifecycle.training_set import TrainingExport
     from campaigns.lifecycle.transition import TransitionPlan
     from campaigns.lifecycle.validation import ValidationCampaignMetrics
-    from campaigns.metrics.label_free import LabelFreeEstimate
+    from campaigns.metrics.monitoring import AccuracyCheck, DriftCheck
     from campaigns.recoding.dataset import TransitionDataset
     from campaigns.recoding.workflow import Batch, DatasetFiles, RegisteredBatch
     from campaigns.sampling.designs import Design
     from campaigns.sampling.planning import Plan
-    from campaigns.traffic.drift import DriftResult
     from campaigns.traffic.window import Window
 
 CampaignRef = int | str
-
-SPARSE_WARNING = 0.10
-"""Share of traffic scores in the reference's sparse tails above which the label-free figure
-extrapolates (see ``campaigns.metrics.label_free``): both faces warn beyond it."""
-
-
-@dataclass
-class NightlyOutcome:
-    """One campaign's part of the nightly run: what was exported, or why it failed."""
-
-    campaign: str
-    annotations: int = 0
-    tasks_read: int = 0
-    version: str | None = None
-    metrics_tables: int = 0
-    error: str | None = None
-
-
-@dataclass
-class NightlyReport:
-    outcomes: list[NightlyOutcome] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[NightlyOutcome]:
-        return [o for o in self.outcomes if o.error is not None]
-
-
-def _first_line(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0] if lines else type(err).__name__
-
-
-def _window_json(window: Window) -> dict[str, str]:
-    """A window as JSON: ``end`` excluded, as in the drift tables."""
-    return {"start": window.start.isoformat(), "end": window.end.isoformat()}
-
-
-@dataclass
-class DriftCheck:
-    """A drift comparison (``campaigns drift``, ``POST /drift``) and where it was stored."""
-
-    result: DriftResult
-    uri: str | None = None
-    accuracy_checked: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        """What the drift job returns: both windows, every report, the alerts."""
-        from campaigns.lifecycle.metrics import json_safe
-
-        r = self.result
-        return json_safe(
-            {
-                "window": _window_json(r.b),
-                "baseline": _window_json(r.a),
-                "reports": [report.as_dict() for report in r.reports],
-                "skipped_groups": r.skipped_groups,
-                "alerts": r.alerts,
-                "accuracy_checked": self.accuracy_checked,
-                "stored": self.uri,
-            }
-        )
-
-
-@dataclass
-class AccuracyCheck:
-    """The label-free accuracy of a window beside a gold sample's (``campaigns estimate``).
-
-    ``comparison`` is :func:`campaigns.metrics.label_free.compare_with_gold`'s; ``reference``
-    and ``gold`` name the campaigns that calibrated the scores and gave the gold figure.
-    """
-
-    label_free: LabelFreeEstimate
-    comparison: dict[str, Any]
-    reference: str
-    gold: str
-    gold_window: Window
-
-    @property
-    def same_window(self) -> bool:
-        """Whether the gold sample was drawn from the window estimated (a drift check)."""
-        return self.label_free.window is None or self.label_free.window == self.gold_window
-
-    @property
-    def extrapolates(self) -> bool:
-        """Too many traffic scores where the reference has hardly any unit."""
-        return self.label_free.sparse_share > SPARSE_WARNING
-
-    def as_json(self) -> dict[str, Any]:
-        """What the estimate job returns: both estimates, their gap and the warnings' flags."""
-        from campaigns.lifecycle.metrics import json_safe
-
-        window = self.label_free.window
-        return json_safe(
-            {
-                "reference_campaign": self.reference,
-                "gold_campaign": self.gold,
-                "window": _window_json(window) if window else None,
-                "gold_window": _window_json(self.gold_window),
-                "label_free": {k: v for k, v in self.label_free.as_dict().items() if k != "window"},
-                "gold": self.comparison["gold"],
-                "gap": self.comparison["gap"],
-                "diverged": self.comparison["diverged"],
-                "same_window": self.same_window,
-                "extrapolates": self.extrapolates,
-            }
-        )
 
 
 class CampaignService:
@@ -227,63 +116,13 @@ class CampaignService:
 
         return old_nomenclature(self.settings).division_sections()
 
-    # -- files handed over on the storage root -------------------------------------------------
+    # -- files handed over on the storage root (``campaigns.storage``) -------------------------
     def _input_key(self, ref: str) -> str:
-        """The storage key of a file a client names: a key below the root, or its full URI.
-
-        API clients put their tables on the storage root (where the traffic already is) rather
-        than on the server's own disk, which is no place for a client to point at.
-        """
-        root = self.storage.root_uri.rstrip("/") + "/"
-        key = ref.removeprefix(root)
-        if not self.storage.exists(key):
-            raise NotFoundError(
-                f"No file at {self.storage.uri(key)}.",
-                f"Copy the table below the storage root {self.storage.root_uri} and give its "
-                "key (e.g. inputs/training.parquet) or its full URI.",
-            )
-        return key
+        return input_key(self.storage, ref)
 
     def read_input(self, ref: str) -> pa.Table:
         """A Parquet table (file or folder) on the storage root, by key or URI."""
-        import pyarrow as pa
-
-        key = self._input_key(ref)
-        try:
-            return self.storage.read_table(key)
-        except pa.ArrowException as err:  # storage errors are already ServiceUnavailableError
-            raise InputFormatError(
-                f"Cannot read {self.storage.uri(key)} as Parquet: {_first_line(err)}",
-                "Give a Parquet file (or a folder of Parquet files).",
-            ) from err
-
-    @contextmanager
-    def _local_copy(self, ref: str) -> Iterator[str]:
-        """A local path to a file on the storage root: the file itself, or a temporary copy.
-
-        For readers that only open local files (DuckDB without its httpfs extension, which an
-        air-gapped machine cannot install); the copy streams, never the whole file in memory.
-        """
-        import pyarrow.fs as pafs
-
-        key = self._input_key(ref)
-        if isinstance(self.storage.fs, pafs.LocalFileSystem):
-            yield self.storage.path(key)
-            return
-        with tempfile.TemporaryDirectory(prefix="campaigns-input-") as folder:
-            target = os.path.join(folder, PurePosixPath(key).name)
-            try:
-                with (
-                    self.storage.fs.open_input_stream(self.storage.path(key)) as source,
-                    open(target, "wb") as out,
-                ):
-                    shutil.copyfileobj(source, out, 1 << 20)
-            except OSError as err:
-                raise ServiceUnavailableError(
-                    f"Cannot copy {self.storage.uri(key)}: {_first_line(err)}",
-                    "Check that it is a file and the S3 server is reachable.",
-                ) from err
-            yield target
+        return read_input_table(self.storage, ref)
 
     def _refuse_taken_name(self, name: str) -> None:
         """Before anything is written under a new campaign's name (its storage folder)."""
@@ -399,9 +238,9 @@ class CampaignService:
         self, ref: CampaignRef, sample_id: str, *, name: str | None = None, overlap: int = 1
     ) -> Campaign:
         """The campaign of a drawn batch sample (candidates, or confirm-or-reject tasks)."""
-        from campaigns.recoding.workflow import create_batch_campaign
+        from campaigns.recoding.workflow import batch_campaign
 
-        return create_batch_campaign(self, ref, sample_id, name=name, overlap=overlap)
+        return self.create(batch_campaign(self, ref, sample_id, name=name, overlap=overlap))
 
     def push(
         self,
@@ -471,8 +310,8 @@ class CampaignService:
         )
 
     def adopt(self, project_id: int, *, kind: CampaignKind, name: str, **fields: Any) -> Any:
-        """An existing Label Studio project as a campaign (``campaigns.labelstudio.adopt``)."""
-        from campaigns.labelstudio.adopt import adopt_project
+        """An existing Label Studio project as a campaign (``campaigns.lifecycle.adopt``)."""
+        from campaigns.lifecycle.adopt import adopt_project
 
         return adopt_project(
             self.session,
@@ -519,71 +358,18 @@ class CampaignService:
     def progress(
         self, ref: CampaignRef, *, margin: float | None = None, now: datetime | None = None
     ) -> dict[str, Any]:
-        """Label Studio's live counters (per team too), the latest export's agreement and, for
-        a gold campaign, the stop rule: the headline accuracy's half-width against the target
-        margin (``margin``, else the one stored at sampling, else the setting) and the
-        annotations and days still needed (``campaigns.lifecycle.stop_rule``).
+        """Live counters, agreement and when to stop (``campaigns.lifecycle.progress``)."""
+        from campaigns.lifecycle.progress import progress_report
 
-        Reads the latest export only (``campaigns export`` is incremental): no Label Studio
-        export here, only its counters.
-        """
-        from campaigns.lifecycle.export import latest_annotations, latest_gold
-        from campaigns.lifecycle.progress import campaign_progress
-        from campaigns.lifecycle.stop_rule import stop_estimate, target_margin
-        from campaigns.metrics.agreement import agreement_summary, ratings_from_annotations
-        from campaigns.metrics.headline import metrics_json
-
-        campaign = self.campaign(ref)
-        counts = campaign_progress(self.session, self.gateway, campaign)
-        sample = crud.get_sample(self.session, campaign.sample_id)
-        target, source = target_margin(sample.design_params, margin, self.settings.target_margin)
-        agreement = None
-        stop: dict[str, Any] | None = None
-        stop_note = "no export yet: run 'campaigns export' to measure the interval"
-        if campaign.last_export_version:
-            annotations = latest_annotations(self.storage, campaign, self.session)
-            agreement = agreement_summary(ratings_from_annotations(annotations))
-            if campaign.kind != CampaignKind.GOLD:
-                stop_note = f"a {campaign.kind} campaign has no headline accuracy"
-            else:
-                gold = latest_gold(self.storage, campaign, self.session)
-                scored = gold.num_rows and gold.column("predicted_code").null_count < gold.num_rows
-                accuracy = (
-                    metrics_json(
-                        gold, threshold=self.settings.auto_coding_threshold, design=sample.design
-                    )["accuracy"]
-                    if scored
-                    else {"n": 0}
-                )
-                try:
-                    stop = stop_estimate(
-                        accuracy,
-                        annotations,
-                        target=target,
-                        margin_source=source,
-                        tasks_annotated=gold.num_rows,
-                        sample_size=sample.sample_size,
-                        annotations_per_task=campaign.annotations_per_task,
-                        now=now or datetime.now(UTC),
-                        export_version=campaign.last_export_version,
-                    ).as_json()
-                    stop_note = None
-                except ValueError:  # no coded unit yet: no interval to scale
-                    stop_note = (
-                        "no coded unit in the latest export yet"
-                        if scored
-                        else "no model code in the latest export: no accuracy to measure"
-                    )
-        return {
-            "campaign_id": campaign.id,
-            "status": campaign.status,
-            "agreement": agreement,
-            **counts,
-            "target_margin": target,
-            "margin_source": source,
-            "stop": stop,
-            "stop_note": stop_note,
-        }
+        return progress_report(
+            self.session,
+            self.storage,
+            self.gateway,
+            self.settings,
+            self.campaign(ref),
+            margin=margin,
+            now=now,
+        )
 
     def archive(self, ref: CampaignRef) -> Campaign:
         from campaigns.lifecycle.archive import archive_campaign
@@ -591,7 +377,7 @@ class CampaignService:
         return archive_campaign(self.session, self.campaign(ref))
 
     def latest_gold(self, ref: CampaignRef) -> pa.Table:
-        from campaigns.lifecycle.export import latest_gold
+        from campaigns.gold.store import latest_gold
 
         return latest_gold(self.storage, self.campaign(ref), self.session)
 
@@ -605,7 +391,7 @@ class CampaignService:
         Returns the files written and the nomenclature of their codes (NAF 2025 for a
         transition campaign).
         """
-        from campaigns.lifecycle.export import latest_gold
+        from campaigns.gold.store import latest_gold
         from campaigns.lifecycle.training_set import export_training_set
         from campaigns.nomenclatures import new_nomenclature, old_nomenclature
 
@@ -613,7 +399,8 @@ class CampaignService:
         gold = latest_gold(self.storage, campaign, self.session)
         transition = campaign.kind == CampaignKind.TRANSITION
         nomenclature = (new_nomenclature if transition else old_nomenclature)(self.settings)
-        source = self._local_copy(compare_with) if on_storage and compare_with else nullcontext()
+        on_root = on_storage and compare_with
+        source = local_copy(self.storage, compare_with) if on_root else nullcontext()
         with source as copy:
             export = export_training_set(
                 self.storage,
@@ -732,35 +519,22 @@ class CampaignService:
         min_count: int | None = None,
         write: bool = True,
     ) -> DriftCheck:
-        """Compare ``window`` with the ``baseline_days`` days right before it (default: as many).
+        """Compare ``window`` with the ``baseline_days`` days right before it, alert on PSI
+        above ``psi_max`` and ``accuracy`` below ``accuracy_min`` (``campaigns.metrics.monitoring``
+        says how); with ``write``, store the reports under ``metrics/drift``."""
+        from campaigns.metrics.monitoring import check_drift
 
-        Alerts on any PSI above ``psi_max``, and on ``accuracy`` below ``accuracy_min`` (checked
-        only when both are given). ``min_count`` (default: the core's) is the fewest requests a
-        section needs in each window for its own report. With ``write`` the reports are stored
-        under ``metrics/drift``, dated today.
-        """
-        from campaigns.traffic.drift import DEFAULT_MIN_COUNT, drift_between, write_drift
-        from campaigns.traffic.drift_statistics import AlertRule
-        from campaigns.traffic.window import Window
-
-        length = baseline_days or (window.end - window.start).days
-        baseline = Window.last_days(length, window.start - timedelta(days=1))
-        try:
-            rule = AlertRule(psi_max=psi_max, accuracy_min=accuracy_min)
-        except ValueError as err:
-            raise InvalidArgumentError(str(err), "Check --psi-max and --accuracy-min.") from err
-        result = drift_between(
+        return check_drift(
             self.storage,
-            baseline,
-            window,
             self._sections(),
-            rule=rule,
+            window,
+            baseline_days=baseline_days,
+            psi_max=psi_max,
+            accuracy_min=accuracy_min,
             accuracy=accuracy,
-            min_count=DEFAULT_MIN_COUNT if min_count is None else min_count,
+            min_count=min_count,
+            write=write,
         )
-        uri = write_drift(self.storage, result, datetime.now(UTC).date()) if write else None
-        checked = accuracy_min is not None and accuracy is not None
-        return DriftCheck(result, uri, accuracy_checked=checked)
 
     def estimate(
         self,
@@ -771,49 +545,20 @@ class CampaignService:
         gold: CampaignRef | None = None,
         max_rows: int | None = None,
     ) -> AccuracyCheck:
-        """Label-free accuracy of the window's traffic, beside a gold sample's accuracy.
-
-        The top-1 score is calibrated on ``reference``'s latest gold export; the gold figure is
-        ``gold``'s (default: the reference's). ``max_rows`` averages over a reproducible random
-        subsample of the window's requests.
-        """
-        from campaigns.lifecycle.export import latest_gold
-        from campaigns.metrics.headline import metrics_json
-        from campaigns.metrics.label_free import (
-            compare_with_gold,
-            estimate_accuracy_label_free,
-            traffic_scores,
-        )
-        from campaigns.traffic.window import Window
+        """Label-free accuracy of the window's traffic, calibrated on ``reference``'s latest
+        gold, beside ``gold``'s accuracy (default: the reference's)."""
+        from campaigns.metrics.monitoring import check_accuracy
 
         ref_campaign = self.campaign(reference)
-        reference_gold = latest_gold(self.storage, ref_campaign, self.session)
-        gold_campaign = ref_campaign if gold is None else self.campaign(gold)
-        gold_sample = crud.get_sample(self.session, gold_campaign.sample_id)
-        gold_table = (
-            reference_gold
-            if gold_campaign.id == ref_campaign.id
-            else latest_gold(self.storage, gold_campaign, self.session)
-        )
-        scores = traffic_scores(self.storage, window, max_rows=max_rows)
-        try:
-            label_free = estimate_accuracy_label_free(
-                reference_gold, scores, replicates=replicates, window=window
-            )
-        except ValueError as err:
-            raise ConfigurationError(
-                f"Cannot calibrate on campaign {ref_campaign.name!r}: {err}.",
-                "Export its annotations again ('campaigns export') once experts have coded units.",
-            ) from err
-        gold_figure = metrics_json(
-            gold_table, threshold=self.settings.auto_coding_threshold, design=gold_sample.design
-        )["accuracy"]
-        return AccuracyCheck(
-            label_free=label_free,
-            comparison=compare_with_gold(label_free, gold_figure),
-            reference=ref_campaign.name,
-            gold=gold_campaign.name,
-            gold_window=Window(gold_sample.window_start, gold_sample.window_end),
+        return check_accuracy(
+            self.session,
+            self.storage,
+            self.settings,
+            ref_campaign,
+            ref_campaign if gold is None else self.campaign(gold),
+            window,
+            replicates=replicates,
+            max_rows=max_rows,
         )
 
     # -- every open campaign -------------------------------------------------------------------
@@ -827,26 +572,13 @@ class CampaignService:
         ]
 
     def nightly(self, *, threshold: float | None = None) -> NightlyReport:
-        """Export every open campaign, then write a gold campaign's metrics.
+        """Export every open campaign, then write a gold campaign's metrics (one failure never
+        stops the others: ``campaigns.lifecycle.nightly``)."""
+        from campaigns.lifecycle.nightly import run_nightly
 
-        One campaign's failure never stops the others: it is recorded and the run goes on.
-        """
-        report = NightlyReport()
-        for campaign in self.open_campaigns():
-            outcome = NightlyOutcome(campaign=campaign.name)
-            report.outcomes.append(outcome)
-            try:
-                summary = self.export(campaign.id or 0)
-                outcome.annotations = summary.annotations
-                outcome.tasks_read = summary.tasks_read
-                outcome.version = summary.version
-                if campaign.kind == CampaignKind.GOLD and summary.annotations:
-                    written = self.metrics(campaign.id or 0, threshold=threshold).written
-                    outcome.metrics_tables = len(written)
-            except CampaignError as err:
-                self.session.rollback()
-                outcome.error = err.one_line()
-            except Exception as err:  # the night goes on; the error is reported at the end
-                self.session.rollback()
-                outcome.error = f"unexpected {type(err).__name__}: {err}"
-        return report
+        return run_nightly(
+            self.session,
+            self.open_campaigns(),
+            export=lambda c: self.export(c.id or 0),
+            metrics=lambda c: self.metrics(c.id or 0, threshold=threshold),
+        )

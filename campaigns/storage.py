@@ -13,8 +13,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -24,6 +28,7 @@ import pyarrow.fs as pafs
 from campaigns.config import Settings
 from campaigns.errors import (
     ConfigurationError,
+    InputFormatError,
     InvalidArgumentError,
     NotFoundError,
     ServiceUnavailableError,
@@ -39,6 +44,13 @@ os.environ.setdefault("AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 TMP_DIR = "_tmp"
+SAMPLES_DIR = "samples"
+
+
+def sample_key(sample_id: str, suffix: str = "") -> str:
+    """Where a drawn sample's units live (``suffix`` ``.strata`` / ``.frame``: its strata, its
+    frame). The registry writes them; the gold store reads the units that reuse a gold label."""
+    return f"{SAMPLES_DIR}/{sample_id}{suffix}.parquet"
 
 
 @dataclass(frozen=True)
@@ -224,6 +236,65 @@ class Storage:
             f"Storage error at {self.root_uri}: {_first_line(err)}",
             "Check that the storage root exists and the S3 server is reachable.",
         )
+
+
+# -- files handed over on the storage root ------------------------------------------------
+def input_key(storage: Storage, ref: str) -> str:
+    """The storage key of a file a client names: a key below the root, or its full URI.
+
+    API clients put their tables on the storage root (where the traffic already is) rather
+    than on the server's own disk, which is no place for a client to point at.
+    """
+    root = storage.root_uri.rstrip("/") + "/"
+    key = ref.removeprefix(root)
+    if not storage.exists(key):
+        raise NotFoundError(
+            f"No file at {storage.uri(key)}.",
+            f"Copy the table below the storage root {storage.root_uri} and give its "
+            "key (e.g. inputs/training.parquet) or its full URI.",
+        )
+    return key
+
+
+def read_input_table(storage: Storage, ref: str) -> pa.Table:
+    """A Parquet table (file or folder) on the storage root, by key or URI."""
+    key = input_key(storage, ref)
+    try:
+        return storage.read_table(key)
+    except pa.ArrowException as err:  # storage errors are already ServiceUnavailableError
+        raise InputFormatError(
+            f"Cannot read {storage.uri(key)} as Parquet: {_first_line(err)}",
+            "Give a Parquet file (or a folder of Parquet files).",
+        ) from err
+
+
+@contextlib.contextmanager
+def local_copy(storage: Storage, ref: str) -> Iterator[str]:
+    """A local path to a file on the storage root: the file itself, or a temporary copy.
+
+    For readers that only open local files (DuckDB without its httpfs extension, which an
+    air-gapped machine cannot install); the copy streams, never the whole file in memory.
+    """
+    import pyarrow.fs as pafs
+
+    key = input_key(storage, ref)
+    if isinstance(storage.fs, pafs.LocalFileSystem):
+        yield storage.path(key)
+        return
+    with tempfile.TemporaryDirectory(prefix="campaigns-input-") as folder:
+        target = os.path.join(folder, PurePosixPath(key).name)
+        try:
+            with (
+                storage.fs.open_input_stream(storage.path(key)) as source,
+                open(target, "wb") as out,
+            ):
+                shutil.copyfileobj(source, out, 1 << 20)
+        except OSError as err:
+            raise ServiceUnavailableError(
+                f"Cannot copy {storage.uri(key)}: {_first_line(err)}",
+                "Check that it is a file and the S3 server is reachable.",
+            ) from err
+        yield target
 
 
 def _relative_key(parts: tuple[str, ...]) -> str:

@@ -380,7 +380,7 @@ class LabelStudioGateway:
         """Title, labeling config, overlap and task count of a project someone else built.
 
         Read as Label Studio stores them (plain REST, one request): the config is the
-        office's own XML, parsed by ``campaigns.labelstudio.adopt``, never changed here.
+        office's own XML, parsed by ``campaigns.labelstudio.adopted.config``, never changed here.
         """
         try:
             body = self._rest("GET", f"/api/projects/{int(project_id)}")

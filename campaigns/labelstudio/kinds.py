@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -13,6 +11,7 @@ from campaigns.labelstudio.context_titles import context_titles
 from campaigns.labelstudio.gold.config import gold_standard_config
 from campaigns.labelstudio.gold.results import annotations_table
 from campaigns.labelstudio.gold.tasks import ARM_FIELD, gold_tasks
+from campaigns.labelstudio.kit import CampaignKit
 from campaigns.labelstudio.transition.config import transition_config
 from campaigns.labelstudio.transition.notes import candidate_notes
 from campaigns.labelstudio.transition.results import transition_annotations
@@ -28,16 +27,6 @@ from campaigns.labelstudio.validation.results import validation_annotations
 from campaigns.labelstudio.validation.tasks import validation_tasks
 from campaigns.nomenclatures import new_nomenclature, old_nomenclature
 from campaigns.state.models import CampaignBase, CampaignKind, SuggestionMode
-
-
-@dataclass(frozen=True)
-class CampaignKit:
-    """The three kind-specific pieces; everything else in a campaign's life is shared."""
-
-    label_config: Callable[[], str]
-    tasks: Callable[[pa.Table, int], list[dict[str, Any]]]
-    annotations: Callable[[list[dict[str, Any]]], pa.Table]
-    """Parsed annotations, with at least request_id, annotator, status, code, updated_at."""
 
 
 def with_arms(annotations: pa.Table, tasks: list[dict[str, Any]]) -> pa.Table:
@@ -63,7 +52,7 @@ def kit_for(campaign: CampaignBase | CampaignKind, settings: Settings) -> Campai
     """
     kind = campaign if isinstance(campaign, CampaignKind) else campaign.kind
     if mapping := getattr(campaign, "adopted_mapping", None):  # a project adopted as it is
-        from campaigns.labelstudio.adopt import adopted_kit
+        from campaigns.labelstudio.adopted.results import adopted_kit
 
         return adopted_kit(mapping, settings)
     old = old_nomenclature(settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,8 +11,8 @@ from sqlmodel import Session
 
 from campaigns.config import Settings
 from campaigns.errors import EmptySelectionError, InvalidArgumentError
-from campaigns.lifecycle.export import latest_annotations, latest_gold
-from campaigns.metrics.dashboard import write_metrics
+from campaigns.gold.store import latest_annotations, latest_gold
+from campaigns.metrics.dashboard import json_safe, write_metrics
 from campaigns.metrics.gold_metrics import GoldMetrics, compute_gold_metrics
 from campaigns.metrics.traffic_totals import TrafficTotals, window_traffic_totals
 from campaigns.nomenclatures import old_nomenclature
@@ -22,7 +21,7 @@ from campaigns.sampling.options import Duplicates
 from campaigns.sampling.registry import load_frame, load_strata
 from campaigns.state import crud
 from campaigns.state.models import Campaign, CampaignKind, Sample
-from campaigns.storage import Storage
+from campaigns.storage import Storage, sample_key
 from campaigns.traffic.window import Window
 
 
@@ -41,17 +40,6 @@ class CampaignMetrics:
             "summary": json_safe(self.metrics.summary),
             "tables": self.written,
         }
-
-
-def json_safe(value: Any) -> Any:
-    """NaN and infinities (an empty domain, a figure without variance) become null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def sample_traffic_totals(
@@ -106,9 +94,7 @@ def campaign_metrics(
     sample = crud.get_sample(session, campaign.sample_id)
     design = sample.design
     strata = (
-        load_strata(storage, sample)
-        if storage.exists(f"samples/{sample.id}.strata.parquet")
-        else None
+        load_strata(storage, sample) if storage.exists(sample_key(sample.id, ".strata")) else None
     )
     threshold = settings.auto_coding_threshold if threshold is None else threshold
     metrics = compute_gold_metrics(

@@ -130,7 +130,7 @@ class StopEstimate:
         return self.tasks_annotated + self.tasks_left > self.sample_size
 
     def as_json(self) -> dict[str, Any]:
-        from campaigns.lifecycle.metrics import json_safe
+        from campaigns.metrics.dashboard import json_safe
 
         return json_safe(
             asdict(self) | {"reached": self.reached, "beyond_sample": self.beyond_sample}

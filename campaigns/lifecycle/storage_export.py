@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -43,8 +43,14 @@ from campaigns.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+from campaigns.gold.store import (
+    latest_extra,
+    new_version,
+    own_latest_annotations,
+    write_snapshot,
+)
 from campaigns.labelstudio.kinds import CampaignKit
-from campaigns.lifecycle.export import EXPORTS_DIR, ExportSummary, export_dir
+from campaigns.lifecycle.export import ExportSummary
 from campaigns.metrics.gold_labels import resolve_gold
 from campaigns.sampling.registry import load_sample_table
 from campaigns.state import crud
@@ -252,16 +258,13 @@ def _tasks_of(bodies: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _previous(storage: Storage, campaign: Campaign, source: StorageSource) -> tuple[Any, Any]:
     """The latest snapshot's annotations and storage cursor, when that cursor is ours."""
-    pointer = f"{EXPORTS_DIR}/campaign={campaign.id}/LATEST"
-    if not storage.exists(pointer):
-        return None, None
-    folder = export_dir(campaign.id or 0, storage.read_bytes(pointer).decode().strip())
-    if not storage.exists(f"{folder}/{CURSOR_FILE}"):
-        return None, None  # that snapshot came from the API: read the storage whole
-    cursor = json.loads(storage.read_bytes(f"{folder}/{CURSOR_FILE}"))
+    cursor_bytes = latest_extra(storage, campaign, CURSOR_FILE)
+    if cursor_bytes is None:
+        return None, None  # no snapshot yet, or it came from the API: read the storage whole
+    cursor = json.loads(cursor_bytes)
     if cursor.get("source") != source.uri:
         return None, None
-    return storage.read_table(f"{folder}/annotations.parquet"), cursor
+    return own_latest_annotations(storage, campaign), cursor
 
 
 def export_from_storage(
@@ -371,18 +374,18 @@ def _write_snapshot(
     sample = load_sample_table(storage, crud.get_sample(session, campaign.sample_id))
     gold = resolve_gold(annotations, sample)
     gold = gold.append_column("campaign_id", pa.array([cid] * gold.num_rows, pa.int64()))
-    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    folder = export_dir(cid, version)
-    ann_uri = storage.write_table(
+    version = new_version()
+    cursor = {"source": source.uri, "objects": objects}
+    ann_uri, gold_uri = write_snapshot(
+        storage,
+        cid,
+        version,
         annotations.append_column(
             "campaign_id", pa.array([cid] * annotations.num_rows, pa.int64())
         ),
-        f"{folder}/annotations.parquet",
+        gold,
+        {CURSOR_FILE: json.dumps(cursor, sort_keys=True).encode()},
     )
-    gold_uri = storage.write_table(gold, f"{folder}/gold.parquet")
-    cursor = {"source": source.uri, "objects": objects}
-    storage.write_bytes(json.dumps(cursor, sort_keys=True).encode(), f"{folder}/{CURSOR_FILE}")
-    storage.write_bytes(version.encode(), f"{EXPORTS_DIR}/campaign={cid}/LATEST")
     campaign.last_export_version = version
     if campaign.status != CampaignStatus.ARCHIVED:
         campaign.status = CampaignStatus.EXPORTED

@@ -22,9 +22,8 @@ from campaigns.duck import connect, fetch_arrow, quote_identifier
 from campaigns.errors import EmptySelectionError, InputFormatError
 from campaigns.metrics.headline import wilson
 from campaigns.sampling.designs import draw_simple_random_sample
-from campaigns.sampling.registry import SAMPLES_DIR
 from campaigns.state.models import Sample
-from campaigns.storage import Storage
+from campaigns.storage import Storage, sample_key
 from nace_mapping import Correspondence, recode_table
 
 TRANSITION_DIR = "transition"
@@ -106,7 +105,7 @@ def prepare_transition(
             .append_column("stratum", drawn.table.column("old_code"))
             .append_column("sample_id", pa.array([sample_id] * drawn.table.num_rows))
         )
-        uri = storage.write_table(sample_table, f"{SAMPLES_DIR}/{sample_id}.parquet")
+        uri = storage.write_table(sample_table, sample_key(sample_id))
         today = datetime.now(UTC).date()
         sample = session.get(Sample, sample_id) or Sample(
             id=sample_id,

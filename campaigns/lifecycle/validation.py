@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from campaigns.config import Settings
 from campaigns.errors import InvalidArgumentError
-from campaigns.lifecycle.export import latest_annotations, latest_gold
-from campaigns.lifecycle.metrics import json_safe
+from campaigns.gold.store import latest_annotations, latest_gold
+from campaigns.metrics.dashboard import json_safe
 from campaigns.metrics.validation_metrics import (
     NotAValidationExport,
     ValidationMetrics,

@@ -43,7 +43,8 @@ import numpy as np
 import pyarrow as pa
 
 from campaigns.duck import connect, fetch_arrow
-from campaigns.metrics.bootstrap import proportion_intervals, stratified_bootstrap
+from campaigns.metrics.bootstrap import stratified_bootstrap
+from campaigns.metrics.intervals import proportion_intervals
 
 ARM = "arm"
 BLIND, ASSISTED = "blind", "assisted"

@@ -3,10 +3,10 @@
 Proportions do not take their intervals from here any more: a percentile interval collapses
 near 0 and 1 (``[1, 1]`` when every unit agrees) and under-covers there. Headline figures and
 the threshold curve use the score interval on the effective sample size of
-:mod:`campaigns.metrics.intervals` (its ``proportion_intervals`` and ``wilson`` are re-exported
-here for existing importers). The bootstrap stays for what needs replicates: statistics that
-are not plain proportions, joint replicates of many statistics, and the design variance when
-``variance="bootstrap"`` is asked of the intervals.
+:mod:`campaigns.metrics.intervals` (``wilson`` and ``Z95``, of :mod:`campaigns.metrics.binomial`,
+are re-exported here for existing importers). The bootstrap stays for what needs replicates:
+statistics that are not plain proportions, joint replicates of many statistics, and the design
+variance when ``variance="bootstrap"`` is asked of the intervals.
 
 Every statistic is a ratio of design-weighted totals, ``sum(w * num) / sum(w * den)``: an
 accuracy is ``num = correct, den = coded``, a rate over a domain is ``num = in the domain and
@@ -56,9 +56,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from campaigns.metrics.intervals import Z95, proportion_intervals, wilson
+from campaigns.metrics.binomial import Z95, wilson
 
-__all__ = ["Z95", "BootstrapResult", "proportion_intervals", "stratified_bootstrap", "wilson"]
+__all__ = ["Z95", "BootstrapResult", "stratified_bootstrap", "wilson"]
 
 # Per-unit path: elements of one dense (replicates x units) count block (16 MB as float64).
 _BLOCK_ELEMENTS = 1 << 21

@@ -32,14 +32,19 @@ A dashboard reads a table with DuckDB::
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from campaigns.metrics.gold_metrics import GoldMetrics
 from campaigns.storage import Storage
+
+if TYPE_CHECKING:
+    from campaigns.traffic.drift import DriftResult
+    from campaigns.traffic.window import Window
 
 METRICS_DIR = "metrics"
 
@@ -107,7 +112,7 @@ def write_comparison(
     challenger_version: str,
     computed_on: date,
 ) -> dict[str, str]:
-    """Write a champion / challenger comparison (``campaigns.lifecycle.compare.Comparison``):
+    """Write a champion / challenger comparison (``campaigns.metrics.comparison.Comparison``):
     its figures and its discordant units; return table name -> URI."""
     written = {}
     name = f"export-{export_version}__{_slug(challenger_version)}.parquet"
@@ -133,3 +138,25 @@ def write_trend(
     name = f"{period}{'-blind' if blind_only else ''}.parquet"
     path = f"{METRICS_DIR}/trend/computed={computed_on.isoformat()}/{name}"
     return {"trend": storage.write_table(stamped, path)}
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities (an empty domain, a figure without variance) become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def drift_path(a: Window, b: Window, computed_on: date) -> str:
+    """``metrics/drift/computed=<date>/<a_start>_<a_end>__<b_start>_<b_end>.parquet``."""
+    name = f"{a.start}_{a.end}__{b.start}_{b.end}.parquet"
+    return f"{METRICS_DIR}/drift/computed={computed_on.isoformat()}/{name}"
+
+
+def write_drift(storage: Storage, result: DriftResult, computed_on: date) -> str:
+    """Write ``result.table`` (atomically, replacing the same day's file); return its URI."""
+    return storage.write_table(result.table, drift_path(result.a, result.b, computed_on))

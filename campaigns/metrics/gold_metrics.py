@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from campaigns.duck import connect, fetch_arrow
+from campaigns.gold.reused import reuse_summary
 from campaigns.metrics.agreement import (
     agreement_summary,
     annotator_vs_majority,
@@ -42,7 +43,6 @@ from campaigns.metrics.weight_calibration import (
     calibrated_intervals,
     rake,
 )
-from campaigns.sampling.reuse import reuse_summary
 
 LEVELS = ("section", "division", "group", "class", "subclass")
 _LEVEL_TESTS = {

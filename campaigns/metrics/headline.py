@@ -6,8 +6,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from campaigns.metrics.binomial import wilson
 from campaigns.metrics.gold_metrics import LEVELS, headline_proportions, reweight_to_annotated
-from campaigns.metrics.intervals import wilson
 
 __all__ = ["metrics_json", "wilson"]
 

@@ -303,7 +303,7 @@ def comparison_section(
     include_plotlyjs: bool = False,
     notes: dict[str, Any] | None = None,
 ) -> str:
-    """Champion vs challenger (``campaigns.lifecycle.compare.Comparison``) as an HTML section."""
+    """Champion vs challenger (``campaigns.metrics.comparison.Comparison``) as an HTML section."""
     summary = comparison.summary
     by_model = summary["figures"]
     rows = "".join(

@@ -46,10 +46,10 @@ from sqlmodel import Session
 from campaigns.config import Settings
 from campaigns.duck import connect, fetch_arrow
 from campaigns.errors import EmptySelectionError, InvalidArgumentError
-from campaigns.lifecycle.export import latest_annotations, latest_gold
+from campaigns.gold.store import latest_annotations, latest_gold
 from campaigns.metrics.anchoring import BLIND, with_arms
-from campaigns.metrics.bootstrap import proportion_intervals
 from campaigns.metrics.gold_metrics import reweight_to_annotated
+from campaigns.metrics.intervals import proportion_intervals
 from campaigns.state import crud
 from campaigns.state.models import Campaign, CampaignKind, SuggestionMode
 from campaigns.storage import Storage
@@ -312,7 +312,7 @@ class TrendResult:
 
     def as_json(self) -> dict[str, Any]:
         """What the CLI's ``--json`` and the trend job's result give."""
-        from campaigns.lifecycle.metrics import json_safe
+        from campaigns.metrics.dashboard import json_safe
 
         def plain(row: dict[str, Any]) -> dict[str, Any]:
             return {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}

@@ -30,8 +30,8 @@ import numpy as np
 import pyarrow as pa
 
 from campaigns.duck import connect, fetch_arrow
-from campaigns.metrics.bootstrap import proportion_intervals
 from campaigns.metrics.gold_metrics import reweight_to_annotated
+from campaigns.metrics.intervals import proportion_intervals
 from campaigns.storage import Storage
 
 LEVELS = ("section", "division", "group", "class", "subclass")

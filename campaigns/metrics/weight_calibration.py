@@ -53,12 +53,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
+from campaigns.metrics.binomial import score_interval
 from campaigns.metrics.intervals import (
     ProportionIntervals,
     effective_sample_size,
     kish_effective_n,
     linearised_variance,
-    score_interval,
     stratified_variance,
 )
 

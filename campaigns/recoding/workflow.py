@@ -21,16 +21,17 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlmodel import Session, col, select
 
+from campaigns.config import Settings
 from campaigns.duck import connect, fetch_arrow
 from campaigns.errors import ConflictError, EmptySelectionError, InvalidArgumentError, NotFoundError
+from campaigns.gold.store import latest_annotations, latest_gold
 from campaigns.labelstudio.transition.validation_tasks import VALIDATION_SAMPLE_SUFFIX
-from campaigns.lifecycle.export import latest_annotations, latest_gold
 from campaigns.lifecycle.transition import TRANSITION_DIR
 from campaigns.recoding.active_batches import DEFAULT_FLOOR
 from campaigns.recoding.candidate_model import ModelConfig
@@ -42,16 +43,27 @@ from campaigns.recoding.dataset import (
 )
 from campaigns.recoding.estimation import Interval
 from campaigns.recoding.next_batch import CHOOSE, VALIDATE, NextBatch, plan_next_batch
-from campaigns.sampling.registry import SAMPLES_DIR
+from campaigns.state import crud
 from campaigns.state.models import Campaign, CampaignCreate, CampaignKind, Sample
-from campaigns.storage import Storage
-
-if TYPE_CHECKING:
-    from campaigns.service import CampaignService
+from campaigns.storage import Storage, sample_key
 
 BATCH_KIND = "transition-batch"
 BATCH_DESIGN = "pps-uncertainty"
 QUARANTINE_COLUMNS = ("request_id", "text", "code", "reason")
+
+
+class Workspace(Protocol):
+    """What the workflow works with, passed in by its caller (``CampaignService`` passes
+    itself): the campaign database's session, the storage root and the settings."""
+
+    @property
+    def session(self) -> Session: ...
+
+    @property
+    def storage(self) -> Storage: ...
+
+    @property
+    def settings(self) -> Settings: ...
 
 
 @dataclass
@@ -76,9 +88,9 @@ def _params(sample: Sample) -> dict[str, object]:
     return params if isinstance(params, dict) else {}
 
 
-def transition_campaign(service: CampaignService, ref: int | str) -> Campaign:
+def transition_campaign(workspace: Workspace, ref: int | str) -> Campaign:
     """The campaign ``ref``, refused unless it is a transition campaign."""
-    campaign = service.campaign(ref)
+    campaign = crud.get_campaign(workspace.session, ref)
     if campaign.kind != CampaignKind.TRANSITION:
         raise InvalidArgumentError(
             f"Campaign {campaign.name!r} is a {campaign.kind} campaign, not a transition one.",
@@ -116,11 +128,11 @@ def _part(storage: Storage, folder: str, name: str) -> pa.Table | None:
     return storage.read_table(path) if storage.exists(path) else None
 
 
-def _answers(service: CampaignService, campaign: Campaign, batch: str) -> pa.Table | None:
+def _answers(workspace: Workspace, campaign: Campaign, batch: str) -> pa.Table | None:
     """Gold rows of the campaign's latest export with the experts' agreement (None if none)."""
     try:
-        gold = latest_gold(service.storage, campaign, service.session)
-        annotations = latest_annotations(service.storage, campaign, service.session)
+        gold = latest_gold(workspace.storage, campaign, workspace.session)
+        annotations = latest_annotations(workspace.storage, campaign, workspace.session)
     except (EmptySelectionError, NotFoundError):
         return None
     optional = [c for c in ("task", "proposed_code") if c in gold.column_names]
@@ -142,11 +154,11 @@ def _answers(service: CampaignService, campaign: Campaign, batch: str) -> pa.Tab
         )
 
 
-def load_inputs(service: CampaignService, campaign: Campaign) -> tuple[DatasetInputs, list[Batch]]:
+def load_inputs(workspace: Workspace, campaign: Campaign) -> tuple[DatasetInputs, list[Batch]]:
     """Everything the transition has produced so far, as ``DatasetInputs``."""
     from campaigns.nomenclatures import new_nomenclature
 
-    storage = service.storage
+    storage = workspace.storage
     folder = f"{TRANSITION_DIR}/{campaign.name}"
     univocal = _part(storage, folder, "univocal.parquet")
     queue = _part(storage, folder, "multivocal_queue.parquet")
@@ -158,12 +170,12 @@ def load_inputs(service: CampaignService, campaign: Campaign) -> tuple[DatasetIn
     quarantine = _part(storage, folder, "quarantine.parquet") or pa.table(
         {c: pa.array([], pa.string()) for c in QUARANTINE_COLUMNS}
     )
-    batches = transition_batches(service.session, campaign)
+    batches = transition_batches(workspace.session, campaign)
     drawn_parts, answer_parts = [], []
     for batch in batches:
         for sample in batch.samples:
             rows = storage.read_table(
-                f"{SAMPLES_DIR}/{sample.id}.parquet", columns=["request_id", "inclusion_prob"]
+                sample_key(sample.id), columns=["request_id", "inclusion_prob"]
             )
             drawn_parts.append(
                 pa.table(
@@ -175,7 +187,7 @@ def load_inputs(service: CampaignService, campaign: Campaign) -> tuple[DatasetIn
                 )
             )
         for campaign_of_batch in batch.campaigns:
-            answers = _answers(service, campaign_of_batch, batch.id)
+            answers = _answers(workspace, campaign_of_batch, batch.id)
             if answers is not None and answers.num_rows:
                 answer_parts.append(answers)
     experts = (
@@ -190,7 +202,7 @@ def load_inputs(service: CampaignService, campaign: Campaign) -> tuple[DatasetIn
             }
         )
     )
-    nomenclature = new_nomenclature(service.settings)
+    nomenclature = new_nomenclature(workspace.settings)
     codes = {c for cands in queue.column("candidates").to_pylist() for c in cands or []}
     titles = {c: nomenclature.title(c) or c for c in sorted(codes)}
     inputs = DatasetInputs(
@@ -213,7 +225,7 @@ class DatasetFiles:
 
 
 def transition_dataset(
-    service: CampaignService,
+    workspace: Workspace,
     ref: int | str,
     *,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
@@ -223,13 +235,13 @@ def transition_dataset(
     """Build the transition's dataset and write it beside its recoded parts."""
     if not 0.0 <= min_confidence <= 1.0:
         raise InvalidArgumentError("--min-confidence is a probability between 0 and 1.")
-    campaign = transition_campaign(service, ref)
-    inputs, batches = load_inputs(service, campaign)
+    campaign = transition_campaign(workspace, ref)
+    inputs, batches = load_inputs(workspace, campaign)
     result = build_dataset(
         inputs, min_confidence=min_confidence, config=ModelConfig(seed=seed), folds=folds
     )
     folder = f"{TRANSITION_DIR}/{campaign.name}"
-    storage = service.storage
+    storage = workspace.storage
     files = DatasetFiles(
         dataset=storage.write_table(result.table, f"{folder}/dataset.parquet"),
         split=storage.write_table(result.split, f"{folder}/split.parquet"),
@@ -267,7 +279,7 @@ def _refuse_unanswered(batches: Sequence[Batch], inputs: DatasetInputs) -> None:
 
 
 def register_next_batch(
-    service: CampaignService,
+    workspace: Workspace,
     ref: int | str,
     *,
     size: int,
@@ -281,8 +293,8 @@ def register_next_batch(
         raise InvalidArgumentError("--size must be at least 1.")
     if not 0.0 < floor <= 1.0:
         raise InvalidArgumentError("--floor is a share in (0, 1].")
-    campaign = transition_campaign(service, ref)
-    inputs, batches = load_inputs(service, campaign)
+    campaign = transition_campaign(workspace, ref)
+    inputs, batches = load_inputs(workspace, campaign)
     _refuse_unanswered(batches, inputs)
     plan = plan_next_batch(
         inputs,
@@ -321,8 +333,8 @@ def register_next_batch(
             .append_column("batch", pa.array([batch_id] * rows.num_rows, pa.string()))
             .append_column("round", pa.array([round_] * rows.num_rows, pa.int64()))
         )
-        uri = service.storage.write_table(rows, f"{SAMPLES_DIR}/{sample_id}.parquet")
-        sample = service.session.get(Sample, sample_id) or Sample(
+        uri = workspace.storage.write_table(rows, sample_key(sample_id))
+        sample = workspace.session.get(Sample, sample_id) or Sample(
             id=sample_id,
             window_start=today,
             window_end=today,
@@ -333,30 +345,30 @@ def register_next_batch(
             sample_size=rows.num_rows,
             uri=uri,
         )
-        service.session.add(sample)
+        workspace.session.add(sample)
         samples.append(sample)
-    service.session.commit()
+    workspace.session.commit()
     for sample in samples:
-        service.session.refresh(sample)
+        workspace.session.refresh(sample)
     return RegisteredBatch(plan, batch_id, round_, samples)
 
 
-def create_batch_campaign(
-    service: CampaignService,
+def batch_campaign(
+    workspace: Workspace,
     ref: int | str,
     sample_id: str,
     *,
     name: str | None = None,
     overlap: int = 1,
-) -> Campaign:
-    """A transition campaign on a registered batch sample.
+) -> CampaignCreate:
+    """The transition campaign to create on a registered batch sample.
 
     On the batch's 'choose' part experts pick among candidates; on its 'validate' part they
     confirm or reject the proposed code (the kit follows the sample, see
     ``campaigns.labelstudio.transition.validation_tasks``). Both answer into the dataset.
     """
-    campaign = transition_campaign(service, ref)
-    sample = service.session.get(Sample, sample_id)
+    campaign = transition_campaign(workspace, ref)
+    sample = workspace.session.get(Sample, sample_id)
     params = _params(sample) if sample is not None else {}
     if sample is None or params.get("transition") != campaign.name:
         raise NotFoundError(
@@ -366,14 +378,12 @@ def create_batch_campaign(
     validate = params.get("part") == VALIDATE
     suffix = VALIDATION_SAMPLE_SUFFIX if validate else ""
     what = "validation of proposed codes" if validate else "choice among candidates"
-    return service.create(
-        CampaignCreate(
-            name=name or f"{campaign.name}-r{params['round']}{suffix}",
-            sample_id=sample_id,
-            kind=CampaignKind.TRANSITION,
-            annotations_per_task=overlap,
-            description=f"NAF rév.2 -> NAF 2025 transition, batch {params['round']} ({what})",
-        )
+    return CampaignCreate(
+        name=name or f"{campaign.name}-r{params['round']}{suffix}",
+        sample_id=sample_id,
+        kind=CampaignKind.TRANSITION,
+        annotations_per_task=overlap,
+        description=f"NAF rév.2 -> NAF 2025 transition, batch {params['round']} ({what})",
     )
 
 

@@ -247,7 +247,7 @@ def gold_campaigns_newest_first(session: Session) -> list[Campaign]:
 def _readable_gold(session: Session, storage: Storage, campaign: Campaign) -> pa.Table | None:
     """The campaign's latest gold table, or None if it has none with a coded unit."""
     from campaigns.errors import CampaignError
-    from campaigns.lifecycle.export import latest_gold
+    from campaigns.gold.store import latest_gold
 
     try:
         gold = latest_gold(storage, campaign, session)

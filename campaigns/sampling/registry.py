@@ -10,19 +10,19 @@ import pyarrow.compute as pc
 from sqlmodel import Session, select
 
 from campaigns.duck import connect
+from campaigns.gold.reused import PROVENANCE, REUSED
+from campaigns.gold.store import earlier_gold
 from campaigns.sampling.designs import Design, draw_sample_from, prepare_units, stratum_counts
 from campaigns.sampling.planning import Plan, plan_sample_size
-from campaigns.sampling.reuse import PROVENANCE, REUSED, earlier_gold, frame_table, mark_reused
+from campaigns.sampling.reuse import frame_table, mark_reused
 from campaigns.state.models import Campaign, Sample
-from campaigns.storage import Storage
+from campaigns.storage import Storage, sample_key
 from campaigns.traffic.window import (
     Window,
     sampling_source,
     window_relation,
     window_rows_fetcher,
 )
-
-SAMPLES_DIR = "samples"
 
 
 def sample_id_for(window: Window, design: str, params: dict[str, object], seed: int) -> str:
@@ -48,7 +48,7 @@ def previous_units(session: Session, storage: Storage) -> pa.Table:
     parts = []
     # Team campaigns share their campaign's sample: read each sample once, two columns only.
     for sample_id in sorted({c.sample_id for c in session.exec(select(Campaign)).all()}):
-        path = f"{SAMPLES_DIR}/{sample_id}.parquet"
+        path = sample_key(sample_id)
         if storage.exists(path):
             names = storage.read_schema(path).names
             columns = [c for c in ("request_id", "text_norm") if c in names]
@@ -80,7 +80,7 @@ def draw_sample(
     params: dict[str, object] = {"size": size, **design.params()}
     sample_id = sample_id_for(window, design.name, params, seed)
     existing = session.get(Sample, sample_id)
-    if existing is not None and storage.exists(f"{SAMPLES_DIR}/{sample_id}.parquet"):
+    if existing is not None and storage.exists(sample_key(sample_id)):
         return existing
     # On S3 the window is read from a temporary local copy (see ``sampling_source``).
     with connect() as con, sampling_source(storage, window) as source:
@@ -110,9 +110,9 @@ def draw_sample(
             reused_units=reused,
             sample_units=table.num_rows,
         )
-        uri = storage.write_table(table, f"{SAMPLES_DIR}/{sample_id}.parquet")
-        storage.write_table(result.strata, f"{SAMPLES_DIR}/{sample_id}.strata.parquet")
-        storage.write_table(frame, f"{SAMPLES_DIR}/{sample_id}.frame.parquet")
+        uri = storage.write_table(table, sample_key(sample_id))
+        storage.write_table(result.strata, sample_key(sample_id, ".strata"))
+        storage.write_table(frame, sample_key(sample_id, ".frame"))
         sample = existing or Sample(
             id=sample_id,
             window_start=window.start,
@@ -130,9 +130,9 @@ def draw_sample(
         except Exception:  # the row is not recorded: leave no unreferenced files behind
             session.rollback()
             if existing is None:
-                storage.delete(f"{SAMPLES_DIR}/{sample_id}.parquet")
-                storage.delete(f"{SAMPLES_DIR}/{sample_id}.strata.parquet")
-                storage.delete(f"{SAMPLES_DIR}/{sample_id}.frame.parquet")
+                storage.delete(sample_key(sample_id))
+                storage.delete(sample_key(sample_id, ".strata"))
+                storage.delete(sample_key(sample_id, ".frame"))
             raise
         session.refresh(sample)
         return sample
@@ -140,19 +140,19 @@ def draw_sample(
 
 def load_strata(storage: Storage, sample: Sample) -> pa.Table:
     """Per stratum: population, requests, sample size and inclusion probability."""
-    return storage.read_table(f"{SAMPLES_DIR}/{sample.id}.strata.parquet")
+    return storage.read_table(sample_key(sample.id, ".strata"))
 
 
 def load_frame(storage: Storage, sample: Sample) -> dict[str, float | int] | None:
     """What the sample's frame kept of its window (None for samples drawn before it was kept)."""
-    path = f"{SAMPLES_DIR}/{sample.id}.frame.parquet"
+    path = sample_key(sample.id, ".frame")
     if not storage.exists(path):
         return None
     return storage.read_table(path).to_pylist()[0]
 
 
 def load_sample_table(storage: Storage, sample: Sample) -> pa.Table:
-    return storage.read_table(f"{SAMPLES_DIR}/{sample.id}.parquet")
+    return storage.read_table(sample_key(sample.id))
 
 
 def plan_for_window(

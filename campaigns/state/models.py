@@ -107,7 +107,8 @@ class Campaign(CampaignBase, table=True):
     export_started_at: datetime | None = None
     adopted_mapping: str | None = None
     """For a project adopted from Label Studio (``campaigns adopt``): how its own controls map
-    to ours, as JSON (see ``campaigns.labelstudio.adopt``); None for projects we created."""
+    to ours, as JSON (see ``campaigns.labelstudio.adopted.config``); None for projects we
+    created."""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

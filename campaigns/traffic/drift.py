@@ -13,7 +13,6 @@ of windows on the same day replaces the file (atomically).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,6 @@ import pyarrow as pa
 
 from campaigns.duck import connect, fetch_arrow
 from campaigns.errors import EmptySelectionError, InvalidArgumentError
-from campaigns.metrics.dashboard import METRICS_DIR
 from campaigns.storage import Storage
 from campaigns.traffic.drift_statistics import (
     DEFAULT_EDGES,
@@ -32,8 +30,6 @@ from campaigns.traffic.drift_statistics import (
 )
 from campaigns.traffic.options import DEFAULT_MIN_COUNT
 from campaigns.traffic.window import Window, window_relation
-
-DRIFT_DIR = f"{METRICS_DIR}/drift"
 
 FRAME_COLUMNS = ("confidence", "predicted_code", "section")
 """Columns of :func:`window_frame`; ``by`` must be one of them (or ``None``)."""
@@ -185,14 +181,3 @@ def drift_between(
         b=b,
         skipped_groups=skipped,
     )
-
-
-def drift_path(a: Window, b: Window, computed_on: date) -> str:
-    """``metrics/drift/computed=<date>/<a_start>_<a_end>__<b_start>_<b_end>.parquet``."""
-    name = f"{a.start}_{a.end}__{b.start}_{b.end}.parquet"
-    return f"{DRIFT_DIR}/computed={computed_on.isoformat()}/{name}"
-
-
-def write_drift(storage: Storage, result: DriftResult, computed_on: date) -> str:
-    """Write ``result.table`` (atomically, replacing the same day's file); return its URI."""
-    return storage.write_table(result.table, drift_path(result.a, result.b, computed_on))

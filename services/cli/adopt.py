@@ -1,7 +1,7 @@
 """``campaigns adopt`` and ``campaigns export --from-storage``: moving existing campaigns in.
 
 An office that already annotates in Label Studio keeps its projects: ``adopt`` maps a
-project's own controls to ours (see ``campaigns.labelstudio.adopt``), and its export storage
+project's own controls to ours (see ``campaigns.lifecycle.adopt``), and its export storage
 can feed exports instead of the API (see ``campaigns.lifecycle.storage_export``).
 """
 

@@ -14,7 +14,7 @@ from campaigns.errors import InvalidArgumentError
 from services.cli import context
 
 if TYPE_CHECKING:
-    from campaigns.service import AccuracyCheck
+    from campaigns.metrics.monitoring import AccuracyCheck
 
 
 def _pct(value: Any) -> str:

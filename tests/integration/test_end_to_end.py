@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from campaigns.config import get_settings
-from campaigns.lifecycle import export as lifecycle
+from campaigns.gold import store as gold_store
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.state import crud
 from campaigns.state.db import session_scope
@@ -122,12 +122,12 @@ def test_campaign_end_to_end(
     assert "Exported 10 annotations" in out
     with session_scope(settings) as session:
         campaign = crud.get_campaign(session, "gold-e2e")
-    gold = lifecycle.latest_gold(storage, campaign)
+    gold = gold_store.latest_gold(storage, campaign)
     got = {r["request_id"]: (r["status"], r["gold_code"]) for r in gold.to_pylist()}
     assert got == expected
     # Remark, rating, "cannot be coded" and skip round-trip with their own columns.
     annotations = {
-        r["request_id"]: r for r in lifecycle.latest_annotations(storage, campaign).to_pylist()
+        r["request_id"]: r for r in gold_store.latest_annotations(storage, campaign).to_pylist()
     }
     assert annotations[ids[0]]["difficulty"] == 2 and annotations[ids[0]]["remark"] is None
     assert annotations[ids[6]]["remark"] == "not in the suggestions"

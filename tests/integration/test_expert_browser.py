@@ -27,9 +27,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from campaigns.config import get_settings
+from campaigns.gold import store as gold_store
 from campaigns.labelstudio.gold.config import SEARCH_WIDTH_PX
 from campaigns.labelstudio.texts import FRENCH
-from campaigns.lifecycle import export as lifecycle
 from campaigns.nomenclatures import correspondence, new_nomenclature, old_nomenclature
 from campaigns.state import crud
 from campaigns.state.db import session_scope
@@ -180,7 +180,7 @@ def exported(campaign_name: str) -> dict[int, dict[str, Any]]:
     settings = get_settings()
     with session_scope(settings) as session:
         campaign = crud.get_campaign(session, campaign_name)
-    rows = lifecycle.latest_annotations(Storage.from_settings(settings), campaign).to_pylist()
+    rows = gold_store.latest_annotations(Storage.from_settings(settings), campaign).to_pylist()
     return {int(r["task_id"]): r for r in rows}
 
 

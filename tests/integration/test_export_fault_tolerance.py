@@ -25,7 +25,7 @@ import pytest
 from botocore.config import Config
 
 from campaigns.config import get_settings
-from campaigns.lifecycle import export as lifecycle
+from campaigns.gold import store as gold_store
 from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.storage import Storage
@@ -147,7 +147,7 @@ def latest_gold_rows(name: str) -> int:
     settings = get_settings()
     with session_scope(settings) as session:
         campaign = crud.get_campaign(session, name)
-        return lifecycle.latest_gold(Storage.from_settings(settings), campaign).num_rows
+        return gold_store.latest_gold(Storage.from_settings(settings), campaign).num_rows
 
 
 def read_latest(s3: OwnS3, campaign_id: int) -> tuple[str, dict[str, bytes]]:

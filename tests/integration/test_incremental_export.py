@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from campaigns.config import get_settings
-from campaigns.lifecycle import export as lifecycle
+from campaigns.gold import store as gold_store
 from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.storage import Storage
@@ -21,7 +21,7 @@ def gold_of(name: str) -> dict[str, tuple[str, str | None]]:
     settings = get_settings()
     with session_scope(settings) as session:
         campaign = crud.get_campaign(session, name)
-        gold = lifecycle.latest_gold(Storage.from_settings(settings), campaign)
+        gold = gold_store.latest_gold(Storage.from_settings(settings), campaign)
     return {r["request_id"]: (r["status"], r["gold_code"]) for r in gold.to_pylist()}
 
 

@@ -16,7 +16,7 @@ import pytest
 from label_studio_sdk import LabelStudio
 
 from campaigns.config import get_settings
-from campaigns.lifecycle import export as lifecycle
+from campaigns.gold import store as gold_store
 from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.storage import Storage
@@ -48,8 +48,8 @@ def snapshot(name: str) -> tuple[pa.Table, dict]:
     storage = Storage.from_settings(settings)
     with session_scope(settings) as session:
         campaign = crud.get_campaign(session, name)
-        annotations = lifecycle.latest_annotations(storage, campaign)
-        gold = lifecycle.latest_gold(storage, campaign)
+        annotations = gold_store.latest_annotations(storage, campaign)
+        gold = gold_store.latest_gold(storage, campaign)
     gold_rows = {r["request_id"]: (r["status"], r["gold_code"]) for r in gold.to_pylist()}
     return annotations.select(COMPARED).sort_by("annotation_id"), gold_rows
 

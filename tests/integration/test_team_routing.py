@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 import pytest
 
 from campaigns.config import get_settings
-from campaigns.lifecycle import export as lifecycle
+from campaigns.gold import store as gold_store
 from campaigns.lifecycle.metrics import campaign_metrics
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.sampling.registry import load_sample_table
@@ -80,7 +80,7 @@ def test_each_team_project_receives_exactly_its_units(live_env, cli, tmp_path: P
     assert "Exported 3 annotations" in out
     with session_scope(settings) as session:
         parent = crud.get_campaign(session, "routed")
-        gold = lifecycle.latest_gold(storage, parent, session)
+        gold = gold_store.latest_gold(storage, parent, session)
         result = campaign_metrics(session, storage, settings, parent, replicates=200)
     assert gold.num_rows == 3
     assert sorted(set(gold.column("team").to_pylist())) == ["food", "others", "trade"]

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from campaigns.config import get_settings
+from campaigns.gold import store as gold_store
 from campaigns.labelstudio.transition.config import CANDIDATE, FALLBACK, NONE_OF_THESE, SCOPE
-from campaigns.lifecycle import export as lifecycle
 from campaigns.nomenclatures import correspondence
 from campaigns.state import crud
 from campaigns.state.db import session_scope
@@ -120,7 +120,7 @@ def test_only_multivocal_rows_reach_experts_with_exactly_their_candidates(
     cli("export", "naf2025-t1")
     with session_scope(settings) as session:
         campaign = crud.get_campaign(session, "naf2025-t1")
-    gold = {r["request_id"]: r for r in lifecycle.latest_gold(storage, campaign).to_pylist()}
+    gold = {r["request_id"]: r for r in gold_store.latest_gold(storage, campaign).to_pylist()}
     assert gold[t1["data"]["request_id"]]["status"] == "none_of_these"
     assert gold[t2["data"]["request_id"]]["gold_code"] == "47.11G"
     assert gold[t3["data"]["request_id"]]["status"] == "skipped"

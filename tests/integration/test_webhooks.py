@@ -15,9 +15,9 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from campaigns.config import get_settings
+from campaigns.gold import store as gold_store
 from campaigns.labelstudio.gateway import LabelStudioGateway
 from campaigns.labelstudio.webhooks import EXPORT_ACTIONS, register_webhook
-from campaigns.lifecycle import export as lifecycle
 from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.state.models import Campaign, utcnow
@@ -94,7 +94,7 @@ def gold_codes(campaign_id: int) -> dict[str, str | None]:
     settings = get_settings()
     with session_scope(settings) as session:
         campaign = crud.get_campaign(session, campaign_id)
-        gold = lifecycle.latest_gold(Storage.from_settings(settings), campaign)
+        gold = gold_store.latest_gold(Storage.from_settings(settings), campaign)
     return {r["request_id"]: r["gold_code"] for r in gold.to_pylist()}
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from campaigns.config import Settings
 from campaigns.errors import ConflictError
-from campaigns.labelstudio.adopt import AdoptedMapping, adopted_annotations
+from campaigns.labelstudio.adopted.config import AdoptedMapping
+from campaigns.labelstudio.adopted.results import adopted_annotations
 from campaigns.labelstudio.kinds import kit_for
 from campaigns.metrics.gold_labels import resolve_gold
 from campaigns.state.models import Campaign, CampaignKind

@@ -6,15 +6,15 @@ import pytest
 
 from campaigns.config import Settings
 from campaigns.errors import InputFormatError, InvalidArgumentError
-from campaigns.labelstudio.adopt import (
+from campaigns.labelstudio.adopted.config import (
     MAX_CONFIG_BYTES,
     AdoptedMapping,
-    build_mapping,
     is_cannot_code,
     leading_code,
     map_controls,
     parse_label_config,
 )
+from campaigns.lifecycle.adopt import build_mapping
 from campaigns.state.models import CampaignKind
 
 # Written like Insee's generators (create_template_NAF2008*.py, create_template_NAF2025.py):

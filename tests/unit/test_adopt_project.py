@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from campaigns.errors import ConflictError, InvalidArgumentError, NotFoundError
-from campaigns.labelstudio.adopt import AdoptedMapping, adopt_project
+from campaigns.labelstudio.adopted.config import AdoptedMapping
+from campaigns.lifecycle.adopt import adopt_project
 from campaigns.sampling.registry import load_sample_table
 from campaigns.state import crud
 from campaigns.state.models import CampaignCreate, CampaignKind, CampaignStatus

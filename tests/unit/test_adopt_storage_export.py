@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from campaigns.errors import EmptySelectionError, InputFormatError, InvalidArgumentError
+from campaigns.gold.store import latest_annotations, latest_gold
 from campaigns.labelstudio.kinds import kit_for
-from campaigns.lifecycle.export import latest_annotations, latest_gold
 from campaigns.lifecycle.storage_export import (
     CURSOR_FILE,
     StorageSource,

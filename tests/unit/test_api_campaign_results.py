@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from campaigns.config import get_settings
 from campaigns.errors import InputFormatError
-from campaigns.lifecycle.export import export_dir
+from campaigns.gold.store import export_dir
 from campaigns.lifecycle.transition import transition_split
 from campaigns.nomenclatures import new_nomenclature
 from campaigns.service import CampaignService

@@ -12,7 +12,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from campaigns.metrics.bootstrap import proportion_intervals, stratified_bootstrap, wilson
+from campaigns.metrics.bootstrap import stratified_bootstrap, wilson
+from campaigns.metrics.intervals import proportion_intervals
 
 
 def _small():

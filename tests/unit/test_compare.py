@@ -10,16 +10,15 @@ import pyarrow as pa
 import pytest
 
 from campaigns.errors import InputFormatError, ServiceUnavailableError
-from campaigns.lifecycle.compare import (
+from campaigns.lifecycle.challenger import (
     TransientClassifierError,
-    compare_campaign,
-    compare_models,
     forms_of,
     parse_responses,
     predictions_from_classifier,
     predictions_from_table,
-    table_source,
 )
+from campaigns.lifecycle.compare import compare_campaign, table_source
+from campaigns.metrics.comparison import compare_models
 from campaigns.metrics.report import comparison_section, render_page
 from campaigns.state import crud
 from campaigns.state.models import CampaignCreate

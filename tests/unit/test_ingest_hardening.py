@@ -19,7 +19,6 @@ from campaigns.traffic.ingest import (
     QUARANTINE_PREFIX_BYTES,
     IngestSummary,
     ingest_file,
-    ingest_files,
     json_lines_parser,
     read_lines,
 )
@@ -104,7 +103,7 @@ def test_invalid_utf8_and_overlong_lines_are_quarantined_and_later_files_ingeste
         first.read_bytes().replace(json.dumps(long_text).encode(), ('"' + long_text + '"').encode())
     )
     second = write_bytes(tmp_path / "b.jsonl", [line("b1").encode()])
-    summaries = ingest_files([first, second], store, max_line_bytes=200)
+    summaries = [ingest_file(p, store, max_line_bytes=200) for p in (first, second)]
 
     assert [s.written for s in summaries] == [3, 1]
     assert summaries[0].quarantine_reasons == {

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from campaigns.config import get_settings
 from campaigns.errors import EmptySelectionError
-from campaigns.lifecycle.export import export_dir
+from campaigns.gold.store import export_dir
 from campaigns.metrics.calibration import calibrated_accuracy_estimate
 from campaigns.metrics.label_free import (
     LabelFreeEstimate,

@@ -16,18 +16,17 @@ import pyarrow.compute as pc
 import pytest
 
 from campaigns.config import get_settings
+from campaigns.gold.store import EXPORTS_DIR, export_dir
 from campaigns.labelstudio.kinds import kit_for
-from campaigns.lifecycle.export import EXPORTS_DIR, export_dir
 from campaigns.lifecycle.training_set import read_training_set
 from campaigns.lifecycle.transition import prepare_transition
 from campaigns.metrics.gold_labels import resolve_gold
 from campaigns.recoding.simulation import study_codes
 from campaigns.recoding.synthetic import synthetic_transition
-from campaigns.sampling.registry import SAMPLES_DIR
 from campaigns.state import crud
 from campaigns.state.db import session_scope
 from campaigns.state.models import Campaign, CampaignCreate, CampaignKind, Sample
-from campaigns.storage import Storage
+from campaigns.storage import SAMPLES_DIR, Storage
 from nace_mapping import Correspondence
 
 

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from sqlmodel import Session
 
 from campaigns.config import get_settings
-from campaigns.lifecycle.export import EXPORTS_DIR, export_dir, latest_gold
+from campaigns.gold.store import EXPORTS_DIR, export_dir, latest_gold
 from campaigns.lifecycle.metrics import campaign_metrics
 from campaigns.sampling.designs import Design
 from campaigns.sampling.registry import draw_sample, load_frame, load_sample_table

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 from campaigns.duck import connect
+from campaigns.gold.reused import reuse_summary, with_reused_gold
 from campaigns.metrics.gold_metrics import compute_gold_metrics, headline_proportions
 from campaigns.metrics.traffic_totals import count_traffic_totals
 from campaigns.metrics.weight_calibration import (
@@ -17,9 +18,7 @@ from campaigns.metrics.weight_calibration import (
 )
 from campaigns.sampling.reuse import (
     mark_reused,
-    reuse_summary,
     units_to_annotate,
-    with_reused_gold,
 )
 
 

@@ -1,10 +1,10 @@
-"""Log formats ingest reads besides its own JSON lines: the production API's Python-logging
-lines (:mod:`.insee_api`, on :mod:`.python_literal`) and any JSON-lines or Parquet shape
-through a field mapping (:mod:`.mapping`)."""
+"""The log formats ingest reads, one parser each: JSON lines (:mod:`.json_lines`, the default),
+the production API's Python-logging lines (:mod:`.insee_api`, on :mod:`.python_literal`) and
+any JSON-lines or Parquet shape through a field mapping (:mod:`.mapping`)."""
 
 from __future__ import annotations
 
-from campaigns.traffic.ingest import LineParser, json_lines_parser
+from campaigns.traffic.formats.json_lines import LineParser, json_lines_parser
 
 FORMATS = ("json", "insee-api")
 

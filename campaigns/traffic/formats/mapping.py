@@ -123,7 +123,7 @@ class FieldMapping:
 
     def parser(self):
         """The :data:`campaigns.traffic.ingest.LineParser` reading lines through this mapping."""
-        from campaigns.traffic.ingest import json_lines_parser
+        from campaigns.traffic.formats.json_lines import json_lines_parser
 
         sources = self.sources()
         order = list(sources)

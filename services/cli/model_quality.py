@@ -467,31 +467,65 @@ def _write_comparison_report(
     out.write_text(page, encoding="utf-8")
 
 
+TREND_HEADERS = ("period", "model", "accuracy", "95% interval", "n", "campaigns", "days")
+DECORATIVE = ("days", "campaigns")
+"""Dropped, in this order, when the terminal is too narrow for every figure whole."""
+
+
 def _print_trend(result: TrendResult) -> None:
+    """The accuracy rows as a table that never cuts a figure, however narrow the terminal
+    (80 columns in cron mail): figures keep their width, a long model version folds onto
+    more lines, the decorative columns go first when even that does not fit, and below that
+    each row is one line the terminal wraps."""
+    rows = [
+        {
+            "period": row["period"].isoformat(),
+            "model": row["model_version"],
+            "accuracy": _pct(row),
+            "95% interval": _interval(row),
+            "n": str(row["n"]),
+            "campaigns": str(row["campaigns"]),
+            "days": f"{row['days_covered']}/{row['days_in_period']}",
+        }
+        for row in result.table.to_pylist()
+        if row["figure"] == "accuracy"
+    ]
+    widths = {h: max([len(h), *(len(r[h]) for r in rows)]) for h in TREND_HEADERS}
+    shown = list(TREND_HEADERS)
+    model_min = min(widths["model"], 12)
+
+    def room_for_model() -> int:  # what the console leaves the model column (3 per border)
+        others = sum(widths[h] for h in shown if h != "model")
+        return context.console.width - others - 3 * len(shown) - 1
+
+    for name in DECORATIVE:
+        if room_for_model() >= model_min:
+            break
+        shown.remove(name)
+    if room_for_model() < 4:  # not even a table of the figures fits: one line per row
+        context.console.print(f"Accuracy by {result.period} of traffic: " + ", ".join(
+            h for h in TREND_HEADERS if h != "days"), highlight=False)  # fmt: skip
+        for row in rows:
+            context.console.print(
+                " ".join(escape(row[h]) for h in TREND_HEADERS if h != "days"), highlight=False
+            )
+        return
     table = Table(
-        Column("period", no_wrap=True),
-        Column("model", no_wrap=True),
-        "accuracy",
-        Column("95% interval", no_wrap=True),
-        "n",
-        "campaigns",
-        "days",
+        *(
+            Column(h, overflow="fold", max_width=room_for_model())
+            if h == "model"
+            else Column(h, no_wrap=True, min_width=widths[h])
+            for h in shown
+        ),
         title=f"Accuracy by {result.period} of traffic"
         + (" (blind gold only)" if result.blind_only else ""),
     )
-    for row in result.table.to_pylist():
-        if row["figure"] != "accuracy":
-            continue
-        table.add_row(
-            row["period"].isoformat(),
-            escape(row["model_version"]),
-            _pct(row),
-            _interval(row),
-            str(row["n"]),
-            str(row["campaigns"]),
-            f"{row['days_covered']}/{row['days_in_period']}",
-        )
+    for row in rows:
+        table.add_row(*(escape(row[h]) for h in shown))
     context.console.print(table)
+    if len(shown) < len(TREND_HEADERS):
+        left_out = ", ".join(h for h in TREND_HEADERS if h not in shown)
+        context.console.print(f"({left_out}: in --json and the Parquet table)")
 
 
 def trend(

@@ -68,6 +68,24 @@ class Settings(BaseSettings):
         description="Target half-width of a gold campaign's 95% accuracy interval, for "
         "'campaigns progress' when neither --margin nor the sample's plan gives one.",
     )
+    challenger_max_body_bytes: int = Field(
+        default=20_000_000,
+        ge=1_000,
+        description="Largest answer 'campaigns compare --challenger-api' reads for one batch, "
+        "in bytes; a larger one stops the comparison instead of filling the memory.",
+    )
+    challenger_batch_deadline: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a challenger classifier has to answer one batch in all (a slower "
+        "answer is retried like a timeout).",
+    )
+    challenger_deadline: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds a challenger classifier has to answer every batch of one "
+        "comparison; past it the comparison stops.",
+    )
     nomenclature: str | None = Field(
         default=None,
         description="Path or URL of the nomenclature table (NAF rév.2 5-level CSV/XLSX). "

@@ -107,33 +107,11 @@ def forms_of(gold: pa.Table) -> tuple[list[dict[str, Any]], int]:
 
 
 def parse_responses(responses: Sequence[dict[str, Any]], top: int = 5) -> dict[str, list[Any]]:
-    """Codes (canonical), scores, confidence index and model version of each response."""
-    out: dict[str, list[Any]] = {
-        "predicted_codes": [],
-        "scores": [],
-        "confidence": [],
-        "model_version": [],
-    }
-    for response in responses:
-        if not isinstance(response, dict) or "1" not in response:
-            raise InputFormatError(
-                f"The classifier answered {str(response)[:120]!r}, not a prediction.",
-                'The batch contract gives {"1": {"code", "probabilite", "libelle"}, ..., '
-                '"IC": ..., "MLversion": ...} per form.',
-            )
-        ranked = [response[str(i)] for i in range(1, top + 1) if str(i) in response]
-        codes = [canonical(str(p["code"])) for p in ranked]
-        scores = [float(p["probabilite"]) for p in ranked]
-        ic = response.get("IC")
-        if ic is None:  # the contract requires it; the same definition otherwise
-            ic = scores[0] - (scores[1] if len(scores) > 1 else 0.0)
-        out["predicted_codes"].append(codes)
-        out["scores"].append(scores)
-        out["confidence"].append(float(ic))
-        out["model_version"].append(
-            None if response.get("MLversion") is None else str(response["MLversion"])
-        )
-    return out
+    """Codes (canonical), scores, confidence index and model version of each response,
+    checked (``campaigns.lifecycle.challenger_answers``): a malformed one is refused."""
+    from campaigns.lifecycle.challenger_answers import read_answers
+
+    return read_answers(responses, top)
 
 
 def predictions_from_classifier(

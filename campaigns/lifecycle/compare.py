@@ -156,11 +156,13 @@ def compare_campaign(
 ) -> CampaignComparison:
     """Champion vs challenger on the campaign's latest export; the dashboard's tables unless
     ``write=False`` (``metrics/comparison`` and ``metrics/comparison_discordant``)."""
+    from campaigns.lifecycle.challenger_answers import codes_outside_nomenclature
     from campaigns.metrics.dashboard import write_comparison
 
     gold, notes = comparison_gold(session, storage, campaign)
     wanted = [c for c in ("request_id", "text", "context") if c in gold.column_names]
     predictions, cost = source(gold.select(wanted))
+    cost |= codes_outside_nomenclature(predictions, old_nomenclature(settings).levels_table())
     versions = sorted({v for v in predictions.column("model_version").to_pylist() if v})
     comparison = compare_models(
         gold,

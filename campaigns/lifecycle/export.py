@@ -76,7 +76,7 @@ def export_campaign(
             changed = pa.array([t["id"] for t in tasks], pa.int64())
             kept = previous.filter(pc.invert(pc.is_in(previous.column("task_id"), changed)))
             fresh = kit.annotations(tasks)
-            annotations = pa.concat_tables([kept.select(fresh.column_names), fresh])
+            annotations = pa.concat_tables([_as_schema(kept, fresh.schema), fresh])
         cursor = max([t.get("updated_at") or "" for t in tasks] + [campaign.export_cursor or ""])
         sample = load_sample_table(storage, crud.get_sample(session, campaign.sample_id))
         gold = resolve_gold(annotations, sample)
@@ -146,3 +146,14 @@ def _export_teams(
 def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
     counts = column.value_counts()
     return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+
+
+def _as_schema(kept: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Rows of an earlier export in today's columns: a column added since is null there."""
+    columns = [
+        kept.column(f.name).cast(f.type)
+        if f.name in kept.column_names
+        else pa.nulls(kept.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.table(columns, schema=schema)

@@ -78,9 +78,12 @@ def campaign_metrics(
 ) -> CampaignMetrics:
     """Compute every figure of the latest export; write them as Parquet unless ``write=False``."""
     if campaign.kind != CampaignKind.GOLD:
+        command = (
+            "validation metrics" if campaign.kind == CampaignKind.VALIDATION else "transition split"
+        )
         raise InvalidArgumentError(
             f"Campaign {campaign.id} is a {campaign.kind} campaign: it has no gold metrics.",
-            "Use 'campaigns transition split' for a transition campaign.",
+            f"Use 'campaigns {command} {campaign.name}' for a {campaign.kind} campaign.",
         )
     gold = latest_gold(storage, campaign, session)
     if gold.num_rows and gold.column("predicted_code").null_count == gold.num_rows:

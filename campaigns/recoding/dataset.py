@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from campaigns.duck import connect, fetch_arrow
+from campaigns.metrics.intervals import Z95, wilson_bounds
 from campaigns.recoding.candidate_model import (
     Calibration,
     CandidateModel,
@@ -89,9 +90,12 @@ class ModelRun:
     model: CandidateModel
     weights: UnionWeights
     experts: pd.DataFrame
+    """The answered expert rows as the cross-validation's numpy work reads them."""
     cv: CrossValidation | None
     groups: dict[str, tuple[str, ...]]
     training_counts: dict[str, int] = field(default_factory=dict)
+    expert_rows: pa.Table | None = None
+    """The same rows as Arrow (:func:`expert_table`), which every table here is built from."""
 
 
 @dataclass
@@ -112,6 +116,11 @@ class TransitionDataset:
         return self.table.filter(pc.equal(self.table.column("provenance"), "to_expert"))
 
     @property
+    def accuracy_by_old_code(self) -> pa.Table:
+        """The model's cross-validated accuracy per old code, worst first."""
+        return accuracy_by_old_code(self.run.cv)
+
+    @property
     def expected_accuracy_of_predicted(self) -> float:
         """Mean calibrated confidence of the predicted rows (a label-free estimate)."""
         rows = self.table.filter(pc.equal(self.table.column("provenance"), "predicted"))
@@ -126,27 +135,40 @@ def _queue_view(queue: pa.Table) -> str:
         FROM queue"""
 
 
-def expert_frame(inputs: DatasetInputs, weights: UnionWeights) -> pd.DataFrame:
-    """Answered expert rows of the queue, one per request, with their weights and old code."""
+_EXTRA_EXPERT_COLUMNS = {
+    "n_annotations": pa.float64(),
+    "agreement": pa.float64(),
+    "task": pa.string(),
+    "proposed_code": pa.string(),
+}
+
+
+def expert_table(inputs: DatasetInputs, weights: UnionWeights) -> pa.Table:
+    """Answered expert rows of the queue, one per request, with their weights and old code:
+    ``request_id, old_code, text, context, status, gold_code, batch, weight`` and the optional
+    columns (null when the experts table lacks them). Arrow from DuckDB, never through pandas:
+    a missing context stays a null (pandas 3 would make it a NaN float)."""
     missing = [c for c in EXPERT_COLUMNS if c not in inputs.experts.column_names]
     if missing:
         raise ValueError(f"expert rows lack {missing}")
     extra = [
-        c
-        for c in ("n_annotations", "agreement", "task", "proposed_code")
+        f"e.{c}::{'DOUBLE' if kind == pa.float64() else 'VARCHAR'} AS {c}"
         if c in inputs.experts.column_names
+        else f"NULL::{'DOUBLE' if kind == pa.float64() else 'VARCHAR'} AS {c}"
+        for c, kind in _EXTRA_EXPERT_COLUMNS.items()
     ]
+    present = [c for c in _EXTRA_EXPERT_COLUMNS if c in inputs.experts.column_names]
     with connect() as con:
         con.register("queue", inputs.queue)
-        con.register("experts", inputs.experts.select([*EXPERT_COLUMNS, *extra]))
+        con.register("experts", inputs.experts.select([*EXPERT_COLUMNS, *present]))
         con.register("w", weights.table)
-        frame = fetch_arrow(
+        return fetch_arrow(
             con,
             f"""
             WITH q AS ({_queue_view(inputs.queue)})
-            SELECT e.request_id::VARCHAR AS request_id, q.old_code, q.text, q.context,
-                   e.status, e.gold_code, e.batch, w.weight
-                   {"".join(f", e.{c}" for c in extra)}
+            SELECT e.request_id::VARCHAR AS request_id, q.old_code, q.text,
+                   q.context::VARCHAR AS context, e.status, e.gold_code::VARCHAR AS gold_code,
+                   e.batch::VARCHAR AS batch, w.weight::DOUBLE AS weight, {", ".join(extra)}
             FROM experts e JOIN q ON q.request_id = e.request_id::VARCHAR
             JOIN w ON w.request_id = e.request_id::VARCHAR
             WHERE e.status IN {ANSWERED}
@@ -154,21 +176,17 @@ def expert_frame(inputs: DatasetInputs, weights: UnionWeights) -> pd.DataFrame:
                                        ORDER BY (e.status = 'coded') DESC, e.batch) = 1
             ORDER BY request_id
             """,
-        ).to_pandas()
-    for column in ("n_annotations", "agreement", "task", "proposed_code"):
-        if column not in frame.columns:
-            frame[column] = None
-    return frame
+        )
 
 
 def training_table(
     inputs: DatasetInputs,
-    experts: pd.DataFrame,
+    experts: pa.Table,
     groups: Mapping[str, tuple[str, ...]],
     config: ModelConfig,
 ) -> pa.Table:
-    """Titles, capped univocal rows and coded expert rows: ``text, context, label, source,
-    request_id``."""
+    """Titles, capped univocal rows and coded expert rows (``experts``: :func:`expert_table`):
+    ``text, context, label, source, request_id``."""
     wanted = sorted({code for cands in groups.values() for code in cands})
     titles = pa.table(
         {
@@ -181,20 +199,9 @@ def training_table(
             "weight": pa.nulls(len(wanted), pa.float64()),
         }
     )
-    coded = experts[(experts["status"] == "coded") & experts["gold_code"].notna()]
-    expert_rows = pa.table(
-        {
-            "text": pa.array(coded["text"].tolist(), pa.string()),
-            "context": pa.array(coded["context"].tolist(), pa.string()),
-            "label": pa.array(coded["gold_code"].tolist(), pa.string()),
-            "source": pa.array(["expert"] * len(coded), pa.string()),
-            "request_id": pa.array(coded["request_id"].tolist(), pa.string()),
-            "old_code": pa.array(coded["old_code"].tolist(), pa.string()),
-            "weight": pa.array(coded["weight"].tolist(), pa.float64()),
-        }
-    )
     with connect() as con:
         con.register("univocal", inputs.univocal)
+        con.register("experts", experts)
         con.register("wanted", pa.table({"code": pa.array(wanted, pa.string())}))
         univocal = fetch_arrow(
             con,
@@ -210,7 +217,16 @@ def training_table(
             """,
             {"seed": str(config.seed), "cap": config.univocal_per_code},
         )
-    return pa.concat_tables([titles, univocal.cast(titles.schema), expert_rows])
+        expert_rows = fetch_arrow(
+            con,
+            """
+            SELECT text, context, gold_code AS label, 'expert' AS source, request_id,
+                   old_code, weight
+            FROM experts WHERE status = 'coded' AND gold_code IS NOT NULL
+            ORDER BY request_id
+            """,
+        )
+    return pa.concat_tables([titles, univocal.cast(titles.schema), expert_rows.cast(titles.schema)])
 
 
 def fit_model(inputs: DatasetInputs, config: ModelConfig, *, folds: int = 5) -> ModelRun:
@@ -223,9 +239,10 @@ def fit_model(inputs: DatasetInputs, config: ModelConfig, *, folds: int = 5) -> 
         list(inputs.batches),
         answered.column("request_id").cast(pa.string()).to_pylist(),
     )
-    experts = expert_frame(inputs, weights)
+    rows = expert_table(inputs, weights)
+    experts = rows.to_pandas()
     groups = group_candidates(inputs.queue.column("code"), inputs.queue.column("candidates"))
-    train = training_table(inputs, experts, groups, config)
+    train = training_table(inputs, rows, groups, config)
     with connect() as con:
         con.register("queue", inputs.queue)
         sample = fetch_arrow(
@@ -248,7 +265,7 @@ def fit_model(inputs: DatasetInputs, config: ModelConfig, *, folds: int = 5) -> 
     models = fit_groups(data, groups, config)
     counts = {s: int((data.source == s).sum()) for s in ("title", "univocal", "expert")}
     model = CandidateModel(features, models, config, calibration, counts)
-    return ModelRun(model, weights, experts, cv, groups, counts)
+    return ModelRun(model, weights, experts, cv, groups, counts, expert_rows=rows)
 
 
 def predict_queue(run: ModelRun, queue: pa.Table, exclude: Sequence[str]) -> pa.Table:
@@ -290,17 +307,15 @@ def predict_queue(run: ModelRun, queue: pa.Table, exclude: Sequence[str]) -> pa.
 
 def assemble(
     inputs: DatasetInputs,
-    experts: pd.DataFrame,
+    experts: pa.Table,
     predictions: pa.Table,
     *,
     min_confidence: float,
 ) -> pa.Table:
-    """The three parts with code and provenance, one table (DuckDB, UNION ALL BY NAME)."""
-    expert_table = pa.Table.from_pandas(
-        experts[
-            ["request_id", "status", "gold_code", "batch", "weight", "n_annotations", "agreement"]
-        ].astype({"n_annotations": "float64", "agreement": "float64"}),
-        preserve_index=False,
+    """The three parts with code and provenance, one table (DuckDB, UNION ALL BY NAME);
+    ``experts`` as :func:`expert_table` gives them."""
+    expert_table = experts.select(
+        ["request_id", "status", "gold_code", "batch", "weight", "n_annotations", "agreement"]
     )
     with connect() as con:
         con.register("univocal", inputs.univocal)
@@ -377,9 +392,12 @@ def build_dataset(
     """
     config = config or ModelConfig()
     run = run or fit_model(inputs, config, folds=folds)
+    experts = run.expert_rows
+    if experts is None:  # a run built by hand around a frame
+        experts = pa.Table.from_pandas(run.experts, preserve_index=False)
     if predictions is None:
-        predictions = predict_queue(run, inputs.queue, run.experts["request_id"].tolist())
-    table = assemble(inputs, run.experts, predictions, min_confidence=min_confidence)
+        predictions = predict_queue(run, inputs.queue, experts.column("request_id").to_pylist())
+    table = assemble(inputs, experts, predictions, min_confidence=min_confidence)
     counts = dict.fromkeys(PROVENANCES, 0)
     provenance = table.column("provenance").value_counts()
     for item in provenance.to_pylist():
@@ -397,34 +415,139 @@ def build_dataset(
         table=table,
         counts=counts,
         run=run,
-        split=estimate_split(
-            pa.Table.from_pandas(
-                run.experts[["old_code", "status", "gold_code", "weight"]], preserve_index=False
-            )
+        split=complete_split(
+            estimate_split(experts.select(["old_code", "status", "gold_code", "weight"])),
+            run.groups,
+            run.cv,
         ),
         min_confidence=min_confidence,
-        validation=validation_confirmed(run.experts),
+        validation=validation_confirmed(experts),
         notes=notes,
     )
 
 
-def validation_confirmed(experts: pd.DataFrame) -> Interval | None:
+def validation_confirmed(experts: pa.Table) -> Interval | None:
     """Weighted share of validation tasks whose proposal the experts kept (None without any).
 
     A direct, design-weighted measure of the proposing model's accuracy on the rows it was
     confident about: confirmed = the gold code is the proposed code; a correction, "none of
     these" or a bare rejection count as not confirmed.
     """
-    answered = ["coded", "none_of_these", "rejected"]
-    rows = experts[(experts["task"] == "validate") & experts["status"].isin(answered)]
-    if rows.empty:
+    answered = pa.array(["coded", "none_of_these", "rejected"])
+    rows = experts.filter(
+        pc.and_(
+            pc.fill_null(pc.equal(experts.column("task"), "validate"), False),
+            pc.is_in(experts.column("status"), answered),
+        )
+    )
+    if rows.num_rows == 0:
         return None
-    kept = ((rows["status"] == "coded") & (rows["gold_code"] == rows["proposed_code"])).to_numpy(
-        dtype=np.float64
+    kept = pc.fill_null(
+        pc.and_(
+            pc.equal(rows.column("status"), "coded"),
+            pc.equal(rows.column("gold_code"), rows.column("proposed_code")),
+        ),
+        False,
     )
     return weighted_ratios(
-        {"confirmed": kept},
-        np.ones(len(rows)),
-        rows["weight"].to_numpy(dtype=np.float64),
-        rows["batch"].to_numpy(dtype=object),
+        {"confirmed": kept.to_numpy(zero_copy_only=False).astype(np.float64)},
+        np.ones(rows.num_rows),
+        rows.column("weight").to_numpy(zero_copy_only=False).astype(np.float64),
+        np.asarray(rows.column("batch").to_pylist(), dtype=object),
     )["confirmed"]
+
+
+SPLIT_ACCURACY_COLUMNS = ("model_accuracy", "model_accuracy_low", "model_accuracy_high")
+
+
+def complete_split(
+    split: pa.Table, groups: Mapping[str, Sequence[str]], cv: CrossValidation | None
+) -> pa.Table:
+    """The split with every candidate of each annotated old code, and the model's accuracy.
+
+    A candidate no expert has picked yet is listed at share 0 with the Wilson upper bound of 0
+    picks over the old code's effective size (``z^2 / (n_eff + z^2)``): left out, the others
+    would read as the whole story (one candidate at 1.000 [0.829, 1.000]). Each row also
+    carries its old code's cross-validated model accuracy (``model_accuracy``, its Wilson
+    interval over the Kish effective size, and ``model_evaluated`` rows; null without
+    cross-validation): where it is low, experts are worth sending.
+    """
+    pairs = pa.table(
+        {
+            "old_code": pa.array([o for o, cands in groups.items() for _ in cands], pa.string()),
+            "new_code": pa.array([c for cands in groups.values() for c in cands], pa.string()),
+        }
+    )
+    accuracy = accuracy_by_old_code(cv)
+    with connect() as con:
+        con.register("split", split)
+        con.register("pairs", pairs)
+        con.register("accuracy", accuracy)
+        return fetch_arrow(
+            con,
+            """
+            WITH olds AS (SELECT DISTINCT old_code, n_old, effective_n FROM split),
+            listed AS (
+                SELECT * FROM split
+                UNION ALL
+                SELECT p.old_code, p.new_code, 0::BIGINT AS n, o.n_old, 0.0 AS share,
+                       0.0 AS ci_low, $z2 / (o.effective_n + $z2) AS ci_high, o.effective_n,
+                       0.0 AS estimated_rows
+                FROM pairs p JOIN olds o USING (old_code)
+                ANTI JOIN split s ON s.old_code = p.old_code AND s.new_code = p.new_code
+            )
+            SELECT r.*, a.accuracy AS model_accuracy, a.ci_low AS model_accuracy_low,
+                   a.ci_high AS model_accuracy_high, a.evaluated AS model_evaluated
+            FROM listed r LEFT JOIN accuracy a USING (old_code)
+            ORDER BY r.old_code, r.share DESC, r.new_code
+            """,
+            {"z2": Z95 * Z95},
+        )
+
+
+def accuracy_by_old_code(cv: CrossValidation | None) -> pa.Table:
+    """Per old code, the cross-validated model accuracy: ``old_code, evaluated, accuracy,
+    ci_low, ci_high`` (design-weighted, Wilson over the Kish effective size), worst first."""
+    schema = pa.schema(
+        [
+            ("old_code", pa.string()),
+            ("evaluated", pa.int64()),
+            ("accuracy", pa.float64()),
+            ("ci_low", pa.float64()),
+            ("ci_high", pa.float64()),
+        ]
+    )
+    if cv is None or len(cv.old_codes) == 0:
+        return schema.empty_table()
+    with connect() as con:
+        con.register(
+            "evaluated_rows",
+            pa.table(
+                {
+                    "old_code": pa.array(cv.old_codes.tolist(), pa.string()),
+                    "correct": pa.array(cv.correct, pa.float64()),
+                    "weight": pa.array(cv.weights, pa.float64()),
+                }
+            ),
+        )
+        per_code = fetch_arrow(
+            con,
+            """
+            SELECT old_code, count(*) AS evaluated,
+                   sum(weight * correct) / sum(weight) AS accuracy,
+                   sum(weight) ^ 2 / sum(weight ^ 2) AS effective_n
+            FROM evaluated_rows GROUP BY old_code ORDER BY accuracy, old_code
+            """,
+        )
+    accuracy = per_code.column("accuracy").to_numpy()
+    low, high = wilson_bounds(accuracy, per_code.column("effective_n").to_numpy())
+    return pa.table(
+        {
+            "old_code": per_code.column("old_code"),
+            "evaluated": per_code.column("evaluated"),
+            "accuracy": accuracy,
+            "ci_low": low,
+            "ci_high": high,
+        },
+        schema=schema,
+    )

@@ -28,7 +28,7 @@ only predictions whose correctness is known and honest.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,8 @@ class CrossValidation:
     correct: np.ndarray
     """Per evaluated expert row: out-of-fold code, top probability, 0/1 correctness."""
     weights: np.ndarray
+    old_codes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    """Per evaluated expert row: its old code (for the accuracy per old code)."""
 
     def lines(self) -> list[str]:
         """The figures as printable lines."""
@@ -131,8 +133,8 @@ def cross_validate(
     # Every evaluated row is featurised here, "none of these" rows included (they have no
     # label, so they are not training rows, but the model must be judged on them too).
     held_matrix = features.transform(
-        pa.array(frame["text"].tolist(), pa.string()),
-        pa.array(frame["context"].tolist(), pa.string()),
+        pa.array(frame["text"].tolist(), pa.string(), from_pandas=True),  # NaN: a null
+        pa.array(frame["context"].tolist(), pa.string(), from_pandas=True),
     )
     oof_code = np.empty(n, dtype=object)
     oof_raw = np.zeros(n)
@@ -184,4 +186,5 @@ def cross_validate(
         oof_raw=oof_raw[evaluated],
         correct=model_hit[evaluated],
         weights=weights[evaluated],
+        old_codes=old[evaluated],
     )

@@ -36,6 +36,14 @@ class HttpClassifier:
     are transient (the caller retries the batch); 401/403 and other 4xx are not.
     ``prob_min=0`` so every form gets its top-k (the API answers 400 to a batch where one
     form has no prediction above ``prob_min``).
+
+    Nothing the server does can hold the comparison: the answer is streamed and refused past
+    ``max_body_bytes`` (uncompressed: the body is asked for as is), each batch has
+    ``batch_deadline`` seconds in all (httpx's timeout bounds each read, not the whole, so a
+    server sending a byte every few seconds would never time out), and every batch together
+    ``deadline`` seconds from this client's creation. Unset, the three come from the settings
+    (``CAMPAIGNS_CHALLENGER_*``). A batch is posted from a worker thread the caller waits for
+    at most the batch's time; the worker stops at the next byte it receives once abandoned.
     """
 
     def __init__(
@@ -46,59 +54,154 @@ class HttpClassifier:
         password: str | None = None,
         timeout: float = 60.0,
         top: int = 5,
+        max_body_bytes: int | None = None,
+        batch_deadline: float | None = None,
+        deadline: float | None = None,
     ) -> None:
+        import time
+
         import httpx
 
         from campaigns.lifecycle.compare import BATCH_PATH
 
+        if None in (max_body_bytes, batch_deadline, deadline):
+            settings = context.settings()
+            max_body_bytes = max_body_bytes or settings.challenger_max_body_bytes
+            batch_deadline = batch_deadline or settings.challenger_batch_deadline
+            deadline = deadline or settings.challenger_deadline
+        assert max_body_bytes is not None and batch_deadline is not None and deadline is not None
         self.url = url.rstrip("/").removesuffix(BATCH_PATH)
         self.top = top
         self.path = BATCH_PATH
+        self.where = f"{self.url}{self.path}"
+        self.max_body_bytes = max_body_bytes
+        self.batch_deadline = batch_deadline
+        self.deadline = deadline
+        self.ends_at = time.monotonic() + deadline
         self.client: httpx.Client = httpx.Client(
             base_url=self.url,
-            timeout=timeout,
+            timeout=min(timeout, batch_deadline),
             auth=httpx.BasicAuth(user, password or "") if user else None,
+            headers={"Accept-Encoding": "identity"},  # the size cap is the body's real size
         )
 
     def __call__(self, forms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        import threading
+        import time
+
+        from campaigns.errors import ServiceUnavailableError
+        from campaigns.lifecycle.challenger_answers import printable
+        from campaigns.lifecycle.compare import TransientClassifierError
+
+        left = self.ends_at - time.monotonic()
+        overall = left <= self.batch_deadline
+        if left <= 0:
+            raise self._overdue(ServiceUnavailableError)
+        abandoned = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                outcome["answers"] = self._post(forms, abandoned)
+            except BaseException as err:  # handed to the caller's thread as it is
+                outcome["error"] = err
+
+        worker = threading.Thread(target=work, name="challenger-batch", daemon=True)
+        worker.start()
+        worker.join(min(left, self.batch_deadline))
+        if worker.is_alive():
+            abandoned.set()
+            if overall:
+                raise self._overdue(ServiceUnavailableError)
+            raise TransientClassifierError(
+                f"no complete answer from {printable(self.where)} within the batch deadline "
+                f"({self.batch_deadline:g} s)"
+            )
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["answers"]
+
+    def _overdue(self, error: type[Exception]) -> Exception:
+        from campaigns.lifecycle.challenger_answers import printable
+
+        return error(
+            f"The challenger API at {printable(self.where)} has not answered every batch "
+            f"within the comparison's deadline ({self.deadline:g} s).",
+            "Check the server (its /docs page), or raise --deadline "
+            "(CAMPAIGNS_CHALLENGER_DEADLINE) for a slow one.",
+        )
+
+    def _post(self, forms: list[dict[str, Any]], abandoned: Any) -> list[dict[str, Any]]:
         import httpx
 
         from campaigns.errors import ConfigurationError, InputFormatError
+        from campaigns.lifecycle.challenger_answers import printable
         from campaigns.lifecycle.compare import TransientClassifierError
 
+        where = printable(self.where)
         try:
-            response = self.client.post(
+            with self.client.stream(
+                "POST",
                 self.path,
                 params={"nb_echos_max": self.top, "prob_min": 0.0},
                 json={"forms": forms},
-            )
+            ) as response:
+                status = response.status_code
+                if status == 429 or status >= 500:
+                    raise TransientClassifierError(f"HTTP {status} from {where}")
+                if status in (401, 403):
+                    raise ConfigurationError(
+                        f"The challenger API at {where} refused the credentials (HTTP {status}).",
+                        f"Give --api-user and the password in {PASSWORD_VARIABLE}.",
+                    )
+                body = self._capped_body(response, abandoned)
         except httpx.TransportError as err:
             raise TransientClassifierError(f"{type(err).__name__}: {err}") from err
-        where = f"{self.url}{self.path}"
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TransientClassifierError(f"HTTP {response.status_code} from {where}")
-        if response.status_code in (401, 403):
-            raise ConfigurationError(
-                f"The challenger API at {where} refused the credentials "
-                f"(HTTP {response.status_code}).",
-                f"Give --api-user and the password in {PASSWORD_VARIABLE}.",
-            )
-        if response.status_code >= 400:
+        if status >= 400:
+            text = body[:300].decode("utf-8", "replace")
             raise InputFormatError(
-                f"The challenger API at {where} refused a batch (HTTP {response.status_code}):"
-                f" {response.text[:300]}",
+                f"The challenger API at {where} refused a batch (HTTP {status}): "
+                f"{printable(text, 300)}",
                 'Check that it serves the batch contract (POST /batch/predict, {"forms": [...]}).',
             )
         try:
-            answers = response.json()
-        except ValueError as err:
-            raise InputFormatError(f"The challenger API at {where} answered no JSON.") from err
+            answers = json.loads(body)
+        except (ValueError, RecursionError) as err:  # RecursionError: absurdly nested JSON
+            raise InputFormatError(
+                f"The challenger API at {where} answered no JSON.",
+                "The batch contract answers a JSON list, one prediction per form.",
+            ) from err
         if not isinstance(answers, list):
             raise InputFormatError(
                 f"The challenger API at {where} answered {type(answers).__name__}, not a list.",
                 "The batch contract answers one prediction object per form.",
             )
         return answers
+
+    def _capped_body(self, response: Any, abandoned: Any) -> bytes:
+        """The body, read chunk by chunk; refused past the cap, dropped once abandoned."""
+        from campaigns.errors import InputFormatError
+        from campaigns.lifecycle.challenger_answers import printable
+        from campaigns.lifecycle.compare import TransientClassifierError
+
+        too_big = InputFormatError(
+            f"The challenger API at {printable(self.where)} answered more than "
+            f"{self.max_body_bytes} bytes for one batch.",
+            "Lower --batch-size, or raise CAMPAIGNS_CHALLENGER_MAX_BODY_BYTES if the server "
+            "is right to answer that much.",
+        )
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise too_big
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            if abandoned.is_set():
+                raise TransientClassifierError("abandoned past its deadline")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def close(self) -> None:
         self.client.close()
@@ -165,6 +268,14 @@ def _print_comparison(result: CampaignComparison) -> None:
             f"[yellow]{summary['challenger_missing']} gold units have no challenger prediction:"
             " counted as its errors.[/]"
         )
+    unknown = notes.get("codes_not_in_nomenclature")
+    if unknown:
+        listed = ", ".join(f"{code} ({n})" for code, n in unknown["codes"].items())
+        context.console.print(
+            f"[yellow]{unknown['predictions']} challenger codes on {unknown['units']} units are "
+            f"not in the nomenclature, counted as wrong answers: {escape(listed)}.[/]",
+            highlight=False,
+        )
     if notes.get("context_values_dropped"):
         context.console.print(
             f"{notes['context_values_dropped']} context values the batch contract refuses were "
@@ -200,6 +311,30 @@ def compare(
     batch_size: Annotated[
         int, typer.Option(min=1, max=10_000, help="Texts per request to --challenger-api.")
     ] = 100,
+    max_body_bytes: Annotated[
+        int | None,
+        typer.Option(
+            min=1_000,
+            help="Largest answer read for one batch of --challenger-api, in bytes "
+            "(default: CAMPAIGNS_CHALLENGER_MAX_BODY_BYTES).",
+        ),
+    ] = None,
+    batch_deadline: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Seconds --challenger-api has to answer one batch in all, retried past it "
+            "(default: CAMPAIGNS_CHALLENGER_BATCH_DEADLINE).",
+        ),
+    ] = None,
+    deadline: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Seconds --challenger-api has to answer every batch; past it the comparison "
+            "stops (default: CAMPAIGNS_CHALLENGER_DEADLINE).",
+        ),
+    ] = None,
     threshold: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="Automatic-coding threshold.")
     ] = None,
@@ -244,7 +379,14 @@ def compare(
             source = table_source(_read_parquet(service, challenger))
         else:
             assert challenger_api is not None
-            client = HttpClassifier(challenger_api, user=api_user, password=api_password)
+            client = HttpClassifier(
+                challenger_api,
+                user=api_user,
+                password=api_password,
+                max_body_bytes=max_body_bytes,
+                batch_deadline=batch_deadline,
+                deadline=deadline,
+            )
             progress = Progress(
                 "posting",
                 BarColumn(),
@@ -325,31 +467,65 @@ def _write_comparison_report(
     out.write_text(page, encoding="utf-8")
 
 
+TREND_HEADERS = ("period", "model", "accuracy", "95% interval", "n", "campaigns", "days")
+DECORATIVE = ("days", "campaigns")
+"""Dropped, in this order, when the terminal is too narrow for every figure whole."""
+
+
 def _print_trend(result: TrendResult) -> None:
+    """The accuracy rows as a table that never cuts a figure, however narrow the terminal
+    (80 columns in cron mail): figures keep their width, a long model version folds onto
+    more lines, the decorative columns go first when even that does not fit, and below that
+    each row is one line the terminal wraps."""
+    rows = [
+        {
+            "period": row["period"].isoformat(),
+            "model": row["model_version"],
+            "accuracy": _pct(row),
+            "95% interval": _interval(row),
+            "n": str(row["n"]),
+            "campaigns": str(row["campaigns"]),
+            "days": f"{row['days_covered']}/{row['days_in_period']}",
+        }
+        for row in result.table.to_pylist()
+        if row["figure"] == "accuracy"
+    ]
+    widths = {h: max([len(h), *(len(r[h]) for r in rows)]) for h in TREND_HEADERS}
+    shown = list(TREND_HEADERS)
+    model_min = min(widths["model"], 12)
+
+    def room_for_model() -> int:  # what the console leaves the model column (3 per border)
+        others = sum(widths[h] for h in shown if h != "model")
+        return context.console.width - others - 3 * len(shown) - 1
+
+    for name in DECORATIVE:
+        if room_for_model() >= model_min:
+            break
+        shown.remove(name)
+    if room_for_model() < 4:  # not even a table of the figures fits: one line per row
+        context.console.print(f"Accuracy by {result.period} of traffic: " + ", ".join(
+            h for h in TREND_HEADERS if h != "days"), highlight=False)  # fmt: skip
+        for row in rows:
+            context.console.print(
+                " ".join(escape(row[h]) for h in TREND_HEADERS if h != "days"), highlight=False
+            )
+        return
     table = Table(
-        Column("period", no_wrap=True),
-        Column("model", no_wrap=True),
-        "accuracy",
-        Column("95% interval", no_wrap=True),
-        "n",
-        "campaigns",
-        "days",
+        *(
+            Column(h, overflow="fold", max_width=room_for_model())
+            if h == "model"
+            else Column(h, no_wrap=True, min_width=widths[h])
+            for h in shown
+        ),
         title=f"Accuracy by {result.period} of traffic"
         + (" (blind gold only)" if result.blind_only else ""),
     )
-    for row in result.table.to_pylist():
-        if row["figure"] != "accuracy":
-            continue
-        table.add_row(
-            row["period"].isoformat(),
-            escape(row["model_version"]),
-            _pct(row),
-            _interval(row),
-            str(row["n"]),
-            str(row["campaigns"]),
-            f"{row['days_covered']}/{row['days_in_period']}",
-        )
+    for row in rows:
+        table.add_row(*(escape(row[h]) for h in shown))
     context.console.print(table)
+    if len(shown) < len(TREND_HEADERS):
+        left_out = ", ".join(h for h in TREND_HEADERS if h not in shown)
+        context.console.print(f"({left_out}: in --json and the Parquet table)")
 
 
 def trend(

@@ -73,6 +73,18 @@ def dataset(
         )
         for line in run.cv.lines():
             console.print("  " + escape(line))
+        per_code = result.accuracy_by_old_code.to_pylist()  # worst first
+        if per_code:
+            shown = ", ".join(
+                f"{escape(r['old_code'])} {r['accuracy']:.0%} [{r['ci_low']:.0%}, "
+                f"{r['ci_high']:.0%}] on {r['evaluated']}"
+                for r in per_code[:5]
+            )
+            console.print(
+                f"Model accuracy per old code: {per_code[0]['accuracy']:.0%} to "
+                f"{per_code[-1]['accuracy']:.0%}; lowest (send experts there): {shown} "
+                "(all in the split file)"
+            )
     else:
         console.print("No cross-validation (fewer than two expert rows, or --folds < 2).")
     calibration = run.model.calibration

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from campaigns.duck import connect
 from campaigns.storage import Storage
 from campaigns.traffic.formats import parser_for
-from campaigns.traffic.formats.insee_api import insee_api_parser
+from campaigns.traffic.formats.insee_api import CONTEXT_NAMES, insee_api_parser
 from campaigns.traffic.formats.python_literal import (
     literal_is_plain,
     literal_reason,
@@ -237,3 +237,174 @@ def test_the_literal_conversion_agrees_with_ast_literal_eval_or_refuses():
     # paths (plain replacements, tokens) see many messages
     assert read >= 4000 and refused >= 500, (read, refused)
     assert min(paths.values()) >= 1000, paths
+
+
+# -- what DuckDB stored, against ast.literal_eval ----------------------------------------------
+# The conversion test above reads the converted text with json.loads, which keeps the last of
+# two equal keys as Python does; DuckDB's JSON paths keep the first. So the lines themselves go
+# through the ingest, and what it stored is compared with ast.literal_eval of the message.
+DUPLICATED = "duplicated"
+
+
+class Pairs(list):
+    """A dict literal written pair by pair, so that a key can be written twice."""
+
+
+def render(value: object) -> str:
+    if isinstance(value, Pairs):
+        return "{" + ", ".join(f"{render(k)}: {render(v)}" for k, v in value) + "}"
+    return repr(value)
+
+
+def has_duplicate_key(message: str) -> bool:
+    """Whether Python's parse of ``message`` has a dict literal with a key written twice
+    (False when Python cannot parse it: then it is no literal at all)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(message, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys = [ast.dump(k) for k in node.keys if k is not None]
+            if len(keys) != len(set(keys)):
+                return True
+    return False
+
+
+def api_lines_with_duplicates(seed: int, n: int) -> list[str]:
+    """API lines with hostile texts, context and versions; a key written twice in about a
+    third of them, at any level (Query, description_activity, a rank, probabilite, IC, a
+    nested dict...), and hand edits in some."""
+    rng = random.Random(seed)
+
+    def text() -> str:
+        return "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 8)))
+
+    lines = []
+    for i in range(n):
+        q = Pairs([("description_activity", text())])
+        for name in rng.sample(["cj", "nature", "type_form", "surface", text(), text()], 3):
+            q.append((name, rng.choice([None, text(), "5499", rng.random()])))
+        scores = sorted((round(rng.random(), 3) for _ in range(rng.randint(1, 3))), reverse=True)
+        codes = ["4711F", "1071C", "6201Z", "4932Z"]
+        ranks = [
+            (str(k), Pairs([("code", rng.choice(codes)), ("probabilite", s), ("libelle", text())]))
+            for k, s in enumerate(scores, start=1)
+        ]
+        r = Pairs([*ranks, ("IC", round(rng.random(), 3)), ("MLversion", text())])
+        top = Pairs([("Query", q), ("Response", r)])
+        if rng.random() < 0.35:  # write one key twice, somewhere
+            where = rng.choice(["top", "query", "text", "response", "rank", "score", "nested"])
+            if where == "top":
+                top.append(rng.choice([("Query", Pairs([("description_activity", text())])),
+                                       ("Response", r)]))  # fmt: skip
+            elif where in ("query", "text"):
+                key = "description_activity" if where == "text" else q[-1][0]
+                q.insert(rng.randrange(len(q) + 1), (key, text()))
+            elif where == "response":
+                r.insert(rng.randrange(len(r) + 1), (rng.choice(["IC", "MLversion", "1"]), 0.5))
+            elif where == "rank":
+                ranks[0][1].append(("code", rng.choice(codes)))
+            elif where == "score":
+                ranks[0][1].insert(0, ("probabilite", round(rng.random(), 3)))
+            else:
+                q.append((text(), Pairs([("k", text()), ("k", text())])))
+        message = render(top)
+        if rng.random() < 0.15:  # hand-edited: often no Python literal any more
+            cut = rng.randrange(len(message) + 1)
+            message = message[:cut] + rng.choice(INSERTS) + message[cut:]
+        stamp = f"2025-03-14 09:{i // 60000 % 60:02d}:{i // 1000 % 60:02d},{i % 1000:03d}"
+        lines.append(f"{stamp} - INFO - {message}")
+    return lines
+
+
+def expected_row(message: str) -> dict | None:
+    """What the API's reader must store for ``message``, read the Python way (None: nothing,
+    the line must be quarantined)."""
+    if has_duplicate_key(message):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(message)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    q, r = value.get("Query"), value.get("Response")
+    if not isinstance(q, dict) or not isinstance(r, dict):
+        return None
+    ranks = sorted((int(k), v) for k, v in r.items() if str(k).isdigit())
+    return {
+        "text": q.get("description_activity"),
+        "predicted_codes": [f"{v['code'][:2]}.{v['code'][2:]}" for _, v in ranks],
+        "scores": [v["probabilite"] for _, v in ranks],
+        "confidence": r.get("IC"),
+        "model_version": r.get("MLversion"),
+        "context": {
+            CONTEXT_NAMES.get(k, k): v
+            for k, v in q.items()
+            if k != "description_activity" and v is not None
+        },
+    }
+
+
+def no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    assert len(keys) == len(set(keys)), keys
+    return dict(pairs)
+
+
+def test_what_duckdb_stored_agrees_with_ast_literal_eval_or_is_quarantined(tmp_path, store):
+    lines = api_lines_with_duplicates(seed=2024, n=1500)
+    summary = ingest_file(write(tmp_path / "api.log", lines), store, parser=insee_api_parser)
+    assert summary.accounted() == summary.lines == len(lines)
+    rows = {row["line_no"]: row for row in stored(store)}
+    compared = duplicated = 0
+    for line_no, line in enumerate(lines, start=1):
+        message = line.split(" - INFO - ", 1)[1]
+        row = rows.get(line_no)
+        if has_duplicate_key(message):
+            duplicated += 1
+            assert row is None, message  # quarantined: Python and DuckDB read it differently
+            continue
+        if row is None:
+            continue  # quarantined for another reason (an edit, a blank text...)
+        expected = expected_row(message)
+        assert expected is not None, message
+        context = json.loads(row.pop("context"), object_pairs_hook=no_duplicates)
+        assert context == expected.pop("context"), message
+        assert {k: row[k] for k in expected} == expected, message
+        compared += 1
+    assert summary.quarantine_reasons.get("duplicate key", 0) >= 0.8 * duplicated
+    assert duplicated >= 400 and compared >= 500, (duplicated, compared)
+
+
+def test_a_key_written_twice_is_quarantined_whatever_its_level(tmp_path: Path, store):
+    r = render(Pairs(response().items()))
+    q = render(Pairs(query().items()))
+    twice = [
+        "{'Query': {'description_activity': 'FIRST', 'description_activity': 'SECOND'}, "
+        f"'Response': {r}}}",
+        f"{{'Query': {q}, 'Query': {q}, 'Response': {r}}}",
+        f"{{'Query': {q}, 'Response': {r}, 'Response': {r}}}",
+        f"{{'Query': {q}, 'Response': {r[:-1]}, 'IC': 0.1}}}}",
+        f"{{'Query': {q}, 'Response': {{'1': {{'code': '4764Z', 'probabilite': 0.9}}, "
+        "'1': {'code': '4771Z', 'probabilite': 0.9}, 'IC': 0.8}}",
+        f"{{'Query': {q}, 'Response': {{'1': {{'code': '4764Z', 'probabilite': 0.1, "
+        "'probabilite': 0.9}, 'IC': 0.8}}",
+        f"{{'Query': {q[:-1]}, 'x': {{'k': 1, 'k': 2}}}}, 'Response': {r}}}",
+        f"{{'Query': {q[:-1]}, 'x': [{{'k': 1}}, {{'k': [{{'z': 1, 'z': 2}}]}}]}}, "
+        f"'Response': {r}}}",
+    ]
+    fine = [
+        f"{{'Query': {q[:-1]}, 'x': [{{'k': 1}}, {{'k': 2}}], 'y': '{{{{'}}, 'Response': {r}}}",
+        f"{{'Query': {q}, 'Response': {r}}}",
+    ]
+    for message in twice + fine:
+        assert isinstance(ast.literal_eval(message), dict), message
+    assert [has_duplicate_key(m) for m in twice + fine] == [True] * len(twice) + [False] * 2
+    lines = [f"2025-03-14 09:12:{i:02d},123 - INFO - {m}" for i, m in enumerate(twice + fine)]
+    summary = ingest_file(write(tmp_path / "api.log", lines), store, parser=insee_api_parser)
+    assert summary.quarantine_reasons == {"duplicate key": len(twice)}
+    assert summary.written == 2

@@ -1,7 +1,9 @@
 """Reading transition annotations: the chosen new code, or why there is none.
 
 Read by stored values (codes, ``NONE``, the scope aliases), never by displayed labels, so
-the language of the screen does not matter.
+the language of the screen does not matter. A new code typed in the remark when nothing was
+picked ("aucun de ces codes", "plutôt 6120Y") is proposed for a person to confirm
+(``code_in_remark``, see ``campaigns.labelstudio.remark_codes``), never lost as "no code".
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from campaigns.labelstudio.regions import (
     taxonomy_code,
     text_of,
 )
+from campaigns.labelstudio.remark_codes import code_in_remark
 from campaigns.labelstudio.transition.config import (
     CANDIDATE,
     FALLBACK,
@@ -41,6 +44,7 @@ TRANSITION_SCHEMA = pa.schema(
         ("in_candidates", pa.bool_()),
         ("out_of_scope", pa.bool_()),
         ("remark", pa.string()),
+        ("invalid_reason", pa.string()),
         ("lead_time", pa.float64()),
         ("updated_at", pa.string()),
     ]
@@ -72,14 +76,21 @@ def parse_transition_annotation(
     picked = first_choice(result, CANDIDATE)
     scope = first_choice(result, SCOPE)
     code = picked_code(result)
+    remark = text_of(result, REMARK)
+    reason: str | None = None
     if annotation.get("was_cancelled"):
         status, code = "skipped", None
     elif code is None:
         status = "none_of_these" if picked == NONE_OF_THESE else "invalid"
+        reason = None if status == "none_of_these" else "no code chosen"
     elif not is_new_code(code):
-        status, code = "invalid", None
+        status, code, reason = "invalid", None, f"code {code} is not in the nomenclature"
     else:
         status = "coded"
+    if status in ("invalid", "none_of_these"):  # a picked code is an explicit choice
+        flagged = code_in_remark(remark, None, is_new_code)
+        if flagged is not None:
+            status, reason = flagged
     return {
         "annotation_id": annotation.get("id"),
         "annotator": annotator_of(annotation),
@@ -88,7 +99,8 @@ def parse_transition_annotation(
         "new_code": code,
         "in_candidates": code in candidates if code else None,
         "out_of_scope": has_choice([scope], OUT_OF_SCOPE) if scope else None,
-        "remark": text_of(result, REMARK),
+        "remark": remark,
+        "invalid_reason": reason,
         "lead_time": annotation.get("lead_time"),
         "updated_at": annotation.get("updated_at"),
     }

@@ -46,6 +46,7 @@ from campaigns.labelstudio.regions import (
     text_of,
     verdict_of,
 )
+from campaigns.labelstudio.remark_codes import code_in_remark
 from campaigns.labelstudio.texts import CONTEXT_FIELDS, DEFAULT_LANGUAGE, texts_for
 from campaigns.labelstudio.transition.config import (
     CANDIDATE,
@@ -77,12 +78,14 @@ VALIDATION_SCHEMA = pa.schema(
         ("confirmed", pa.bool_()),
         ("in_candidates", pa.bool_()),
         ("remark", pa.string()),
+        ("invalid_reason", pa.string()),
         ("lead_time", pa.float64()),
         ("updated_at", pa.string()),
     ]
 )
 """One row per annotation. ``status``: ``coded`` (with ``new_code``), ``none_of_these``,
-``rejected`` (a "no" that names no code), ``invalid`` (no answer), ``skipped``."""
+``rejected`` (a "no" that names no code), ``invalid`` (no answer), ``skipped``, and
+``code_in_remark`` (no code picked but the remark names one: proposed in ``invalid_reason``)."""
 
 
 def is_validation_sample(sample_id: str) -> bool:
@@ -193,6 +196,12 @@ def parse_transition_validation(
             status = "none_of_these" if picked == NONE_OF_THESE else "rejected"
     else:
         status = "invalid"
+    remark, reason = text_of(result, REMARK), None
+    if not picked_code(result) and status in ("coded", "invalid", "none_of_these", "rejected"):
+        # nothing picked but the proposal at most: a code typed in the remark is proposed
+        flagged = code_in_remark(remark, code if status == "coded" else None, is_new_code)
+        if flagged is not None:
+            (status, reason), code = flagged, None
     candidates = candidate_values(data)
     if proposed:
         candidates.add(proposed)
@@ -208,7 +217,8 @@ def parse_transition_validation(
         if status == "coded"
         else (False if verdict == NO else None),
         "in_candidates": code in candidates if code else None,
-        "remark": text_of(result, REMARK),
+        "remark": remark,
+        "invalid_reason": reason,
         "lead_time": annotation.get("lead_time"),
         "updated_at": annotation.get("updated_at"),
     }

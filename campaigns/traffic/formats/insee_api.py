@@ -24,7 +24,10 @@ The API logs one line per prediction with Python's logging
 
 A line whose message is not a ``{'Query'...`` dict (startup messages, warnings, tracebacks)
 is *skipped* and counted, not quarantined. A prediction line that cannot be read exactly
-(see :mod:`.python_literal`) is quarantined with its reason.
+(see :mod:`.python_literal`) is quarantined with its reason, and so is one where a dict holds
+a key twice, at any depth (``'description_activity'`` in ``Query``, ``'IC'``, a rank ``'1'``,
+``'probabilite'``...), with the reason "duplicate key": Python's ``literal_eval`` keeps the
+last value, DuckDB's JSON functions the first, and no reading of such a line is safe.
 """
 
 from __future__ import annotations
@@ -53,16 +56,48 @@ _MOVED = "{" + ", ".join(f'"{f}": null' for f in (TEXT_FIELD, *CONTEXT_NAMES)) +
 _RENAMED = ", ".join(f"'{new}', query->'$.{old}'" for old, new in CONTEXT_NAMES.items())
 _JSON = literal_to_json("message", "plain")
 _MARK = " - {''Query''"  # where the message of a prediction line starts (SQL-quoted)
+DUPLICATE_KEY = "duplicate key"
+
+
+# Whether a dict of the message, at any depth, holds a key twice: Python's literal_eval keeps
+# the last value, DuckDB's JSON paths the first, so such a line has two readings. The dicts of
+# the API's shape (the message, Query, Response and its ranks) are checked by their key lists.
+# A message holding any other dict (more '{' than those: a brace in a string counts too) is
+# walked whole with json_tree, exact but three times the cost of the whole parse if it ran on
+# every line; it runs on those lines only (the subquery is correlated on a column that is
+# NULL everywhere else).
+def _repeats(keys: str) -> str:
+    return f"(len({keys}) - list_unique({keys}))"
+
+
+_RANK_KEYS = "coalesce(json_keys(valid_js, '$.Response.*'), [])"
+_TOP_KEYS = "coalesce(json_keys(valid_js), [])"
+_QUERY_KEYS = "coalesce(json_keys(valid_js, '$.Query'), [])"
+_RESPONSE_KEYS = "coalesce(json_keys(valid_js, '$.Response'), [])"
+_KNOWN_DICTS = (
+    "1 + (json_type(valid_js, '$.Query') = 'OBJECT')::INTEGER"
+    " + (json_type(valid_js, '$.Response') = 'OBJECT')::INTEGER"
+    " + len([k FOR k IN rank_keys IF len(k) > 0])"
+)
+_BRACES = "(length(valid_js) - length(replace(valid_js, '{', '')))"
+_KNOWN_REPEATS = (
+    f"{_repeats(_TOP_KEYS)} + {_repeats(_QUERY_KEYS)} + {_repeats(_RESPONSE_KEYS)}"
+    f" + coalesce(list_sum([{_repeats('k')} FOR k IN rank_keys]), 0)"
+)
+_ANY_DUPLICATE = (
+    "coalesce((SELECT count(*) > count(DISTINCT (parent, key)) FROM json_tree(other_dicts)), false)"
+)
 
 
 def insee_api_parser(relation: str) -> str:
     """The production API's log lines (a :data:`campaigns.traffic.ingest.LineParser`)."""
     return f"""
-    SELECT * EXCLUDE (mark, head, message, plain, literal_reason, j, query, response,
-                      ranked, text_json, ic_json),
+    SELECT * EXCLUDE (mark, head, message, plain, literal_reason, js, duplicate_key, j, query,
+                      response, ranked, text_json, ic_json),
         CASE
             WHEN mark = 0 THEN '{NOT_A_RECORD}'
             WHEN literal_reason IS NOT NULL THEN literal_reason
+            WHEN duplicate_key THEN '{DUPLICATE_KEY}'
             WHEN j IS NULL THEN 'invalid Python literal'
             WHEN left(query, 1) <> '{{' THEN 'Query is not a dict'
             WHEN response IS NULL THEN 'Response is not a dict'
@@ -96,22 +131,28 @@ def insee_api_parser(relation: str) -> str:
                 j.Query -> '$.{TEXT_FIELD}' AS text_json,
                 j.Response['IC'] AS ic_json
             FROM (
-                SELECT *,
-                    CASE WHEN literal_reason IS NULL
-                         THEN TRY(json_transform({_JSON}, '{_SPEC}')) END AS j
-                FROM (
-                    SELECT *, {literal_reason("message", "plain")} AS literal_reason
-                    FROM (SELECT *, {literal_is_plain("message")} AS plain FROM (
-                        SELECT *,
-                            CASE WHEN mark > 0 THEN left(line, mark - 1) END AS head,
-                            CASE WHEN mark > 0
-                                 THEN rtrim(substr(line, mark + 3), chr(13) || chr(10)) END
-                                AS message,
-                            split_part(head, ' - ', 1) AS ts_raw
-                        FROM (SELECT *, strpos(line, '{_MARK}') AS mark FROM {relation})
-                    ))
+                SELECT * EXCLUDE (valid_js, rank_keys, other_dicts),
+                    TRY(json_transform(js, '{_SPEC}')) AS j,
+                    coalesce({_KNOWN_REPEATS} > 0, false) OR {_ANY_DUPLICATE} AS duplicate_key
+                FROM (SELECT *, CASE WHEN {_BRACES} <> {_KNOWN_DICTS} THEN valid_js END
+                                AS other_dicts
+                FROM (SELECT *, {_RANK_KEYS} AS rank_keys FROM (
+                SELECT *, CASE WHEN json_valid(js) THEN js END AS valid_js FROM (
+                    SELECT *, CASE WHEN literal_reason IS NULL THEN {_JSON} END AS js
+                    FROM (
+                        SELECT *, {literal_reason("message", "plain")} AS literal_reason
+                        FROM (SELECT *, {literal_is_plain("message")} AS plain FROM (
+                            SELECT *,
+                                CASE WHEN mark > 0 THEN left(line, mark - 1) END AS head,
+                                CASE WHEN mark > 0
+                                     THEN rtrim(substr(line, mark + 3), chr(13) || chr(10))
+                                END AS message,
+                                split_part(head, ' - ', 1) AS ts_raw
+                            FROM (SELECT *, strpos(line, '{_MARK}') AS mark FROM {relation})
+                        ))
+                    )
                 )
-            )
+            ))))
         )
     )
     """

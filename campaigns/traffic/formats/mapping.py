@@ -85,6 +85,14 @@ class FieldMapping:
             if target.startswith("context.") and _CONTEXT_NAME.fullmatch(name):
                 continue
             raise InputFormatError(f"Unknown target field {target!r} in the mapping.", _HINT)
+        for target, source in self.fields.items():
+            if "" in source.split("."):
+                raise InputFormatError(
+                    f"The source {source!r} of {target} has an empty field name (a dot at "
+                    "its start or end, or two in a row).",
+                    "Give a field name, or a dotted path of field names: --map "
+                    f"{target}=libelle, --map {target}=request.libelle.",
+                )
         parallel = {"predictions.code", "predictions.score"} & self.fields.keys()
         if "predictions" not in self.fields and len(parallel) == 1:
             raise InputFormatError(
@@ -229,7 +237,9 @@ def check_sources(mapping: FieldMapping, sample: str, con, where: str) -> None:
 
 def json_path(source: str) -> str:
     """A dotted source path as a JSON path (each key quoted: any character but a dot)."""
-    return "$" + "".join('."' + key.replace('"', '\\"') + '"' for key in source.split("."))
+    return "$" + "".join(
+        '."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"' for key in source.split(".")
+    )
 
 
 def _sql_text(text: str) -> str:
@@ -247,6 +257,11 @@ def _read_toml(file: Path) -> dict[str, str]:
             'A mapping file is TOML: one target = "source" per line, e.g. text = "libelle".',
         ) from err
     data = data.get("map", data)
+    if not isinstance(data, dict):
+        raise InputFormatError(
+            f"The mapping file {file} has map = {repr(data)[:80]}, not a table of target = source.",
+            'Write the pairs at the top level or under [map], e.g. text = "libelle".',
+        )
 
     def flat(table: dict, prefix: str = "") -> Iterable[tuple[str, str]]:
         for key, val in table.items():

@@ -23,9 +23,11 @@ membership). Its 95% interval is a score interval on the design's effective samp
 
        (R + z^2 / 2n  +-  z sqrt(R (1 - R) / n + z^2 / 4n^2)) / (1 + z^2 / n),   n = n_eff,
 
-   except on a side where fewer than ``SPARSE_UNITS`` (10) effective units lie (successes
-   ``x = n_eff R`` for the lower bound, failures ``n_eff - x`` for the upper): that bound is the
-   exact Clopper-Pearson one, ``Beta^-1(a/2; x, n - x + 1)`` or ``Beta^-1(1 - a/2; x + 1, n - x)``.
+   except on a side where fewer than ``SPARSE_UNITS`` (5) effective units lie (successes
+   ``x = n_eff R`` for the lower bound, failures ``n_eff - x`` for the upper): that bound is
+   Jeffreys' one, the equal-tailed quantile of the ``Beta(x + 1/2, n - x + 1/2)`` posterior,
+   ``Beta^-1(a/2; x + 1/2, n - x + 1/2)`` or ``Beta^-1(1 - a/2; ...)`` (0 or 1 when ``x`` is 0
+   or ``n``; Brown, Cai & DasGupta 2001).
    With one stratum, equal weights and 0/1 data, ``n_eff`` is exactly ``n_d`` (the binomial
    count); that case is labelled ``wilson``, every other design ``wilson-design``.
 
@@ -46,12 +48,29 @@ about 400, 100 and 20 sampled units, 1,200 runs per design):
   it (Wilson alone), Neyman and equal allocations fell to 92.3-94.2% on whole-sample figures
   at 0.97-0.99; capped they hold 96.5-97.8%, at the price of some width there (the gain of a
   good allocation is not claimed near the bounds).
-- The exact bound on a sparse side: Wilson's coverage oscillates with the counts and sags
-  when fewer than about two errors are expected: 90% at 0.99 on about 10 units in the
-  simulation, as low as 84% for some sizes of a simple random sample (exact binomial
-  computation over 10 to 400 units). Clopper-Pearson never fell below 95.8% but is wider
-  everywhere (96.4-98.1% for whole-sample figures at 0.92). Switching to it only below 10
-  effective units keeps Wilson's near-95% coverage where counts are large.
+- Jeffreys' bound on a sparse side: Wilson's coverage oscillates with the counts and sags
+  when fewer than about two errors are expected (as low as 84% for some sizes of a simple
+  random sample). Until issue #25 that side switched to Clopper-Pearson below 10 effective
+  units, which covers 98-100% where 95% is meant, and the stop rule paid for the excess in
+  annotations. Exact binomial coverage (every n from 10 to 39, every third n from 40 to 400,
+  p in 0.5-0.995; ``python -m benchmarks.coverage_simulation --exact``):
+
+      interval                   n<40 mean  min  | n>=40 mean  min   max  <0.93  >0.975
+      Wilson                         0.952 0.839 |      0.951 0.895 0.983 0.005  0.011
+      former (Clopper-Pearson <10)   0.968 0.922 |      0.954 0.928 0.998 0.000  0.085
+      Clopper-Pearson                0.977 0.951 |      0.963 0.950 0.998 0.000  0.104
+      Jeffreys                       0.953 0.869 |      0.950 0.878 0.991 0.022  0.024
+      Wilson, Jeffreys <3            0.955 0.900 |      0.951 0.918 0.991 0.003  0.014
+      Wilson, Jeffreys <5 (chosen)   0.957 0.900 |      0.952 0.928 0.991 0.000  0.023
+      Wilson, Jeffreys <10           0.960 0.900 |      0.953 0.928 0.991 0.000  0.039
+      Wilson, CC on sparse side <5   0.960 0.910 |      0.952 0.928 0.995 0.000  0.028
+
+  The chosen one keeps the former floor from 40 units up (0.928) with a quarter of its
+  cases above 0.975; below 40 units its mean is 0.957 and its lowest exact coverage 0.900
+  (discreteness: no floor without Clopper-Pearson's excess). At p = 0.968 it covers 0.973
+  (n = 36) and 0.972 (n = 72) where the former gave 0.994 and 0.992, and its expected width
+  at n = 72 is 0.0911 against 0.0937 (3% narrower; the required sample size goes as the
+  square of the width, so about 5% fewer annotations to reach the same margin there).
 
 Over the whole grid the chosen interval covered 94.3-99.7% (mean 98.1%; the bootstrap 10-95%,
 mean 74%). For whole-sample figures at 0.92-0.96 it covered 94.5-97.4% (proportional and SRS
@@ -75,8 +94,8 @@ from scipy.special import betaincinv
 from scipy.stats import norm
 
 Z95 = 1.959963984540054
-SPARSE_UNITS = 10.0
-"""Below this many effective units on a side, that side's bound is Clopper-Pearson's."""
+SPARSE_UNITS = 5.0
+"""Below this many effective units on a side, that side's bound is Jeffreys'."""
 
 Variance = Literal["linearised", "bootstrap"]
 
@@ -134,12 +153,26 @@ def clopper_pearson_bounds(
     return low, high
 
 
+def jeffreys_bounds(
+    p: np.ndarray, n: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Jeffreys bounds, ``Beta(x + 1/2, n - x + 1/2)`` quantiles with ``x = n p`` possibly
+    fractional; 0 (1) when there is no success (failure)."""
+    alpha = 1.0 - level
+    x = p * n
+    failures = n - x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(x > 0, betaincinv(x + 0.5, failures + 0.5, alpha / 2), 0.0)
+        high = np.where(failures > 0, betaincinv(x + 0.5, failures + 0.5, 1 - alpha / 2), 1.0)
+    return low, high
+
+
 def score_interval(
     p: ArrayLike, n_eff: ArrayLike, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson on ``n_eff`` trials, Clopper-Pearson on a side with fewer than 10 units.
+    """Wilson on ``n_eff`` trials, Jeffreys on a side with fewer than 5 units.
 
-    The lower bound is exact when the effective successes ``n_eff p`` are fewer than
+    The lower bound is Jeffreys' when the effective successes ``n_eff p`` are fewer than
     ``SPARSE_UNITS``, the upper bound when the effective failures are. Bounds always enclose
     ``p`` and have width for any finite ``n_eff > 0``; NaN where ``p`` or ``n_eff`` is.
     """
@@ -147,7 +180,7 @@ def score_interval(
     n = np.asarray(n_eff, dtype=np.float64)
     z = float(norm.ppf(1.0 - (1.0 - level) / 2.0))
     w_low, w_high = wilson_bounds(p, n, z)
-    c_low, c_high = clopper_pearson_bounds(p, n, level)
+    c_low, c_high = jeffreys_bounds(p, n, level)
     low = np.where(n * p < SPARSE_UNITS, c_low, w_low)
     high = np.where(n * (1.0 - p) < SPARSE_UNITS, c_high, w_high)
     missing = np.isnan(p) | ~(n > 0)

@@ -95,6 +95,16 @@ class NightlyReport:
         return [o for o in self.outcomes if o.error is not None]
 
 
+def _annotation_order(storage: Storage, sample: Sample, gold: Any) -> dict[str, Any]:
+    """Whether the units annotated so far differ from the rest (campaigns.metrics.nonresponse)."""
+    from campaigns.metrics.gold_metrics import annotation_order
+    from campaigns.sampling.registry import load_sample_table
+
+    if not storage.exists(f"samples/{sample.id}.parquet"):
+        return annotation_order(gold, None)
+    return annotation_order(gold, load_sample_table(storage, sample))
+
+
 def _first_line(err: BaseException) -> str:
     lines = str(err).strip().splitlines()
     return lines[0] if lines else type(err).__name__
@@ -539,6 +549,7 @@ class CampaignService:
         target, source = target_margin(sample.design_params, margin, self.settings.target_margin)
         agreement = None
         stop: dict[str, Any] | None = None
+        order: dict[str, Any] | None = None
         stop_note = "no export yet: run 'campaigns export' to measure the interval"
         if campaign.last_export_version:
             annotations = latest_annotations(self.storage, campaign, self.session)
@@ -547,6 +558,7 @@ class CampaignService:
                 stop_note = f"a {campaign.kind} campaign has no headline accuracy"
             else:
                 gold = latest_gold(self.storage, campaign, self.session)
+                order = _annotation_order(self.storage, sample, gold)
                 scored = gold.num_rows and gold.column("predicted_code").null_count < gold.num_rows
                 accuracy = (
                     metrics_json(
@@ -583,6 +595,7 @@ class CampaignService:
             "margin_source": source,
             "stop": stop,
             "stop_note": stop_note,
+            "annotation_order": order,
         }
 
     def archive(self, ref: CampaignRef) -> Campaign:

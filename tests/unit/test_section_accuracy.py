@@ -57,3 +57,13 @@ def test_tasks_are_pushed_in_a_seeded_random_order():
     # Not the table's order: the first 100 pushed are spread over the whole table.
     positions = np.array([int(r[1:]) for r in first[:100]])
     assert 70 < positions.mean() < 130 and positions.max() > 150
+
+
+def test_the_report_shows_every_scored_section_with_its_interval_and_mark():
+    from campaigns.metrics.report import _sections_html
+
+    per_section = pa.table({"code": ["62", "47", "01"], "f1": [0.9, 0.8, float("nan")]})
+    page = _sections_html(with_section_accuracy(per_section, _gold(), None))
+    assert "<td>62</td><td>90.0% [" in page and "<td>60</td>" in page
+    assert "<td>47</td><td>75.0% [" in page and "<td>12 (few units)</td>" in page
+    assert "<td>01</td>" not in page  # no unit of its own: nothing to estimate

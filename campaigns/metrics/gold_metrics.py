@@ -4,7 +4,7 @@ The headline proportions (accuracy, automatic-coding rate and the accuracy of ea
 system accuracy, accuracy at every nomenclature level, top-k) are design-weighted ratio
 estimates, all from one call of :func:`campaigns.metrics.intervals.proportion_intervals`: a
 Wilson score interval on the design's effective sample size (the binomial count for a simple
-random sample), with exact bounds where fewer than 10 effective units lie on a side, so the
+random sample), with Jeffreys bounds where fewer than 5 effective units lie on a side, so the
 intervals keep their coverage near 0 and 1 and never have zero width.
 The rest (threshold curve, per-class scores, calibration, agreement, per-expert figures,
 adjudication list) comes from the modules named for them.

@@ -2,15 +2,16 @@
 
 A population of 150,000 units in 4 confidence-band strata (60,000 / 45,000 / 30,000 / 15,000,
 the most confident first); within a band, correctness rises with the confidence index (logit
-slope 3 across the band), overall accuracy 0.85. Each run draws n = 400 units (proportional,
-Neyman, simple random), then half of them are annotated, in one of two orders: random, or
-most-confident-first (within each stratum, units are taken by their confidence percentile
-plus a normal noise of sd 0.25: experts who sorted the task list, with some mixing from
-several experts and skips). Figures: the accuracy, the accuracy of the automatically coded
-part (the top band) and of the manual part, with the plain ``N_h / n'_h`` weights and with
-the weighting-class adjustment of :mod:`campaigns.metrics.nonresponse`. Seeded; 400 runs per
-design and order, so a true 95% coverage stays above 0.93 with high probability (standard
-error 0.011). The long version is ``python -m benchmarks.coverage_simulation --nonresponse``.
+slope 3 across the band), overall accuracy 0.85, 0.97 in the top band. Each run draws n = 400
+units (proportional, Neyman, simple random), then half of them are annotated, in one of two
+orders: random, or most-confident-first (within each stratum, units are taken by their
+confidence percentile plus a normal noise of sd 0.25: experts who sorted the task list, with
+some mixing from several experts and skips). Figures: the accuracy, the accuracy of the
+automatically coded part (the top band) and of the manual part, with the plain ``N_h / n'_h``
+weights and with the weighting-class adjustment of :mod:`campaigns.metrics.nonresponse`.
+Seeded; 400 runs per design and order, so a true 95% coverage stays above 0.93 with high
+probability (standard error 0.011). The long version is ``python -m
+benchmarks.coverage_simulation --nonresponse``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from campaigns.sampling.allocation import allocate
 
 SIZES = np.array([60_000, 45_000, 30_000, 15_000])
 BANDS = np.array([[0.8, 1.0], [0.6, 0.8], [0.3, 0.6], [0.0, 0.3]])
-OFFSETS = np.array([1.6, 0.6, -0.2, -1.0])
+OFFSETS = np.array([3.8, 2.0, 1.2, 0.4])
 SLOPE = 3.0
 N_SAMPLE = 400
 RUNS = 400
@@ -135,17 +136,17 @@ def test_adjusted_figures_in_either_annotation_order(design, order):
         assert observed["hits:plain"].min() >= 0.93, table
         assert observed["width:adjusted"].mean() <= 1.1 * observed["width:plain"].mean(), table
     else:
-        # The plain weights collapse on the headline accuracy (0.03-0.12); the groups recover
-        # most of it (0.85-0.91), not all: what is left is the confidence gradient inside
+        # The plain weights collapse on the headline accuracy (0.02-0.33); the groups recover
+        # most of it (0.86-0.91), not all: what is left is the confidence gradient inside
         # each group. The goal of 0.93 everywhere is not reached on this strong a gradient.
-        assert observed["hits:plain"][0] < 0.2, table
-        assert observed["hits:adjusted"][0] >= 0.84, table
+        assert observed["hits:plain"][0] < 0.4, table
+        assert observed["hits:adjusted"][0] >= 0.85, table
         assert observed["hits:adjusted"].min() >= 0.83, table
 
 
 def test_plain_weights_fail_when_the_most_confident_units_are_annotated_first():
     observed = coverage("srs", "most-confident-first")
-    assert observed["hits:plain"][0] < 0.5, observed  # the headline accuracy, biased upward
+    assert observed["hits:plain"][0] < 0.1, observed  # the headline accuracy, biased upward
 
 
 def _sample_and_gold(order: str, seed: int) -> tuple[pa.Table, pa.Table]:

@@ -35,8 +35,15 @@ corrected for:
    no annotated unit at all (every low-confidence unit still waiting); it is merged into its
    neighbour, the order test says so, and only annotating more helps.
 
-``python -m benchmarks.coverage_simulation --nonresponse`` measures both on the design
-simulation, random and most-confident-first annotation orders.
+``python -m benchmarks.coverage_simulation --nonresponse`` (500 runs; accuracy 0.85, 0.97 on
+the automatically coded part, half of n = 400 annotated): in a random order the adjustment
+changes nothing (coverage 0.94-0.99 either way, widths within 1%). Most-confident-first (each
+stratum's units taken by confidence percentile plus noise of sd 0.25), the headline accuracy
+covers 0.89-0.91 adjusted against 0.01-0.35 plain (bias +0.02 against +0.06-0.09), the
+manual part 0.88-0.91 against 0.21-0.58: most of the way, not to 95%; the rest is the
+confidence gradient inside each group. Strictly sorted (no unit below the median annotated),
+0.16-0.51: only the order test and more annotations help. Finer groups (10 of 10 units, 3
+respondents) helped stratified designs and hurt the simple random sample; kept at 5.
 """
 
 from __future__ import annotations

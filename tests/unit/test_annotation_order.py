@@ -206,3 +206,19 @@ def test_reweighting_with_the_sample_adjusts_within_confidence_groups():
     assert w_adj[low].sum() > w_plain[low].sum()
     assert "variance_stratum" in adjusted.column_names
     assert len(set(adjusted["variance_stratum"].to_pylist())) > SIZES.size
+
+
+def test_metrics_and_progress_print_the_test_and_warn_when_it_fails():
+    from rich.console import Console
+
+    from services.cli.figures_table import print_annotation_order
+
+    for order, expected in (("random", "Annotation order: annotated units at the 0.5"),
+                            ("sorted", "not a random part of the sample")):  # fmt: skip
+        sample, gold = _sample_and_gold(order, 4)
+        console = Console(record=True, width=300)
+        print_annotation_order(console, annotation_order(gold, sample))
+        assert expected in console.export_text(), console.export_text()
+    console = Console(record=True, width=300)
+    print_annotation_order(console, annotation_order(gold, None))
+    assert console.export_text() == ""  # no sample table: nothing tested, nothing said

@@ -61,6 +61,10 @@ IMPORT_BATCH_SIZE = 1000
 IMPORT_ATTEMPTS = 3
 
 
+TASK_SAMPLING = "Uniform sampling"
+"""Label Studio's project setting serving each expert a random unannotated task."""
+
+
 class LabelStudioGateway:
     """A thin, typed facade over the SDK for what campaigns need."""
 
@@ -146,8 +150,16 @@ class LabelStudioGateway:
             maximum_annotations=overlap,
             show_skip_button=True,
             enable_empty_annotation=False,
+            # Each expert's next task is drawn at random among the unannotated ones, so the
+            # units annotated so far are a random subsample of every stratum (figures read
+            # mid-campaign stay unbiased; see campaigns.metrics.nonresponse).
+            sampling=TASK_SAMPLING,
         )
         return int(project.id)
+
+    def task_sampling(self, project_id: int) -> str:
+        """The project's task order setting (``Uniform sampling`` for our projects)."""
+        return str(self._rest("GET", f"/api/projects/{int(project_id)}").get("sampling") or "")
 
     def project_url(self, project_id: int) -> str:
         return f"{self.url}/projects/{project_id}/data"

@@ -18,7 +18,7 @@ from campaigns.metrics.traffic_totals import TrafficTotals, window_traffic_total
 from campaigns.nomenclatures import old_nomenclature
 from campaigns.sampling.designs import Design
 from campaigns.sampling.options import Duplicates
-from campaigns.sampling.registry import load_frame, load_strata
+from campaigns.sampling.registry import load_frame, load_sample_table, load_strata
 from campaigns.state import crud
 from campaigns.state.models import Campaign, CampaignKind, Sample
 from campaigns.storage import Storage, sample_key
@@ -110,6 +110,7 @@ def campaign_metrics(
         strata=strata,
         totals=sample_traffic_totals(storage, settings, sample, threshold),
         frame=load_frame(storage, sample),
+        sample=load_sample_table(storage, sample),
     )
     version = campaign.last_export_version or "unknown"
     written: dict[str, str] = {}

@@ -15,8 +15,8 @@ from campaigns.lifecycle.stop_rule import stop_estimate, target_margin
 from campaigns.metrics.agreement import agreement_summary, ratings_from_annotations
 from campaigns.metrics.headline import metrics_json
 from campaigns.state import crud
-from campaigns.state.models import Campaign, CampaignKind
-from campaigns.storage import Storage
+from campaigns.state.models import Campaign, CampaignKind, Sample
+from campaigns.storage import Storage, sample_key
 
 
 def campaign_progress(
@@ -62,6 +62,7 @@ def progress_report(
     target, source = target_margin(sample.design_params, margin, settings.target_margin)
     agreement = None
     stop: dict[str, Any] | None = None
+    order: dict[str, Any] | None = None
     stop_note = "no export yet: run 'campaigns export' to measure the interval"
     if campaign.last_export_version:
         annotations = latest_annotations(storage, campaign, session)
@@ -70,6 +71,7 @@ def progress_report(
             stop_note = f"a {campaign.kind} campaign has no headline accuracy"
         else:
             gold = latest_gold(storage, campaign, session)
+            order = _annotation_order(storage, sample, gold)
             scored = gold.num_rows and gold.column("predicted_code").null_count < gold.num_rows
             accuracy = (
                 metrics_json(gold, threshold=settings.auto_coding_threshold, design=sample.design)[
@@ -106,4 +108,15 @@ def progress_report(
         "margin_source": source,
         "stop": stop,
         "stop_note": stop_note,
+        "annotation_order": order,
     }
+
+
+def _annotation_order(storage: Storage, sample: Sample, gold: Any) -> dict[str, Any]:
+    """Whether the units annotated so far differ from the rest (campaigns.metrics.nonresponse)."""
+    from campaigns.metrics.gold_metrics import annotation_order
+    from campaigns.sampling.registry import load_sample_table
+
+    if not storage.exists(sample_key(sample.id)):
+        return annotation_order(gold, None)
+    return annotation_order(gold, load_sample_table(storage, sample))

@@ -2,6 +2,10 @@
 
 Each task carries a stable key, so a push retried after a crash imports exactly what is
 missing (see the gateway). An archived campaign refuses pushes: it is closed for good.
+
+Tasks go in a seeded random order (the sample's seed and the campaign's id): with Label Studio
+serving tasks in import order, or experts reading the list top down, the units annotated
+first are then still a random subsample of each stratum, never the sample table's order.
 """
 
 from __future__ import annotations
@@ -44,6 +48,15 @@ class PushSummary:
     already_present: int
     project_url: str
     teams: dict[str, int] = field(default_factory=dict)
+
+
+def in_push_order(table: pa.Table, seed: int, campaign_id: int) -> pa.Table:
+    """The units in a random order fixed by the sample's seed and the campaign: a rerun
+    imports what is missing in the same order."""
+    import numpy as np
+
+    rng = np.random.default_rng([abs(int(seed)), int(campaign_id), 25])
+    return table.take(pa.array(rng.permutation(table.num_rows)))
 
 
 def check_pushable(campaign: Campaign) -> None:
@@ -99,6 +112,7 @@ def push_campaign(
     table = _team_units(session, campaign, load_sample_table(storage, sample), sections)
     table = units_to_annotate(table)  # units reusing an earlier gold label need no expert
     assert campaign.id is not None
+    table = in_push_order(table, sample.seed, campaign.id)
     tasks = kit.tasks(table, campaign.id)
     imported = gateway.import_tasks(
         campaign.ls_project_id, tasks, batch_size=batch_size, on_batch=on_batch

@@ -1,5 +1,5 @@
-"""Score and exact bounds of a binomial proportion: Wilson's, Clopper-Pearson's, and the
-score interval that switches between them on a side with few units.
+"""Bounds of a binomial proportion: Wilson's, Jeffreys', Clopper-Pearson's, and the score
+interval (Wilson, with Jeffreys' bound on a side with few units).
 
 Why this pair, and how the design enters through the effective sample size: see
 :mod:`campaigns.metrics.intervals`. These functions take a proportion and a (possibly
@@ -16,8 +16,8 @@ from scipy.special import betaincinv
 from scipy.stats import norm
 
 Z95 = 1.959963984540054
-SPARSE_UNITS = 10.0
-"""Below this many effective units on a side, that side's bound is Clopper-Pearson's."""
+SPARSE_UNITS = 5.0
+"""Below this many effective units on a side, that side's bound is Jeffreys'."""
 
 
 def wilson(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
@@ -53,12 +53,26 @@ def clopper_pearson_bounds(
     return low, high
 
 
+def jeffreys_bounds(
+    p: np.ndarray, n: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Jeffreys bounds, ``Beta(x + 1/2, n - x + 1/2)`` quantiles with ``x = n p`` possibly
+    fractional; 0 (1) when there is no success (failure)."""
+    alpha = 1.0 - level
+    x = p * n
+    failures = n - x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(x > 0, betaincinv(x + 0.5, failures + 0.5, alpha / 2), 0.0)
+        high = np.where(failures > 0, betaincinv(x + 0.5, failures + 0.5, 1 - alpha / 2), 1.0)
+    return low, high
+
+
 def score_interval(
     p: ArrayLike, n_eff: ArrayLike, level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson on ``n_eff`` trials, Clopper-Pearson on a side with fewer than 10 units.
+    """Wilson on ``n_eff`` trials, Jeffreys on a side with fewer than 5 units.
 
-    The lower bound is exact when the effective successes ``n_eff p`` are fewer than
+    The lower bound is Jeffreys' when the effective successes ``n_eff p`` are fewer than
     ``SPARSE_UNITS``, the upper bound when the effective failures are. Bounds always enclose
     ``p`` and have width for any finite ``n_eff > 0``; NaN where ``p`` or ``n_eff`` is.
     """
@@ -66,7 +80,7 @@ def score_interval(
     n = np.asarray(n_eff, dtype=np.float64)
     z = float(norm.ppf(1.0 - (1.0 - level) / 2.0))
     w_low, w_high = wilson_bounds(p, n, z)
-    c_low, c_high = clopper_pearson_bounds(p, n, level)
+    c_low, c_high = jeffreys_bounds(p, n, level)
     low = np.where(n * p < SPARSE_UNITS, c_low, w_low)
     high = np.where(n * (1.0 - p) < SPARSE_UNITS, c_high, w_high)
     missing = np.isnan(p) | ~(n > 0)

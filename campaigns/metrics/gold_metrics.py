@@ -4,7 +4,7 @@ The headline proportions (accuracy, automatic-coding rate and the accuracy of ea
 system accuracy, accuracy at every nomenclature level, top-k) are design-weighted ratio
 estimates, all from one call of :func:`campaigns.metrics.intervals.proportion_intervals`: a
 Wilson score interval on the design's effective sample size (the binomial count for a simple
-random sample), with exact bounds where fewer than 10 effective units lie on a side, so the
+random sample), with Jeffreys bounds where fewer than 5 effective units lie on a side, so the
 intervals keep their coverage near 0 and 1 and never have zero width.
 The rest (threshold curve, per-class scores, calibration, agreement, per-expert figures,
 adjudication list) comes from the modules named for them.
@@ -35,6 +35,7 @@ from campaigns.metrics.class_scores import (
     section_confusion,
 )
 from campaigns.metrics.intervals import Variance, proportion_intervals
+from campaigns.metrics.section_accuracy import with_section_accuracy
 from campaigns.metrics.threshold_curve import auto_coding_curve, with_census_rates
 from campaigns.metrics.traffic_totals import TrafficTotals
 from campaigns.metrics.weight_calibration import (
@@ -93,6 +94,9 @@ def _indicators(gold: pa.Table, threshold: float, levels: pa.Table | None) -> di
         for k in range(1, 6)
     )
     stratum = "stratum" if "stratum" in gold.column_names else "'all'"
+    variance_stratum = (
+        "variance_stratum" if "variance_stratum" in gold.column_names else f"{stratum}::VARCHAR"
+    )
     fraction = (
         "stratum_sample_size::DOUBLE / stratum_population"
         if {"stratum_sample_size", "stratum_population"} <= set(gold.column_names)
@@ -115,6 +119,7 @@ def _indicators(gold: pa.Table, threshold: float, levels: pa.Table | None) -> di
                    (coded AND (NOT auto OR g.predicted_code = g.gold_code))::INT AS system_ok,
                    {level_cols}, {top_k},
                    weight, {stratum} AS stratum, {fraction} AS fraction,
+                   {variance_stratum} AS variance_stratum,
                    {population} AS stratum_total,
                    coalesce(confidence::DOUBLE, 'NaN'::DOUBLE) AS confidence_value,
                    coalesce(g.predicted_code, '') AS predicted
@@ -192,11 +197,12 @@ def headline_proportions(
         wanted[f"top_{k}_accuracy"] = (x[f"top_{k}"], x["coded"])
     fractions = np.clip(np.nan_to_num(np.asarray(x["fraction"], dtype=np.float64), nan=0.0), 0, 1)
     weights = np.asarray(x["weight"], dtype=np.float64)
-    strata = np.asarray(x["stratum"]).astype(str)
+    # Response-homogeneity groups, when weights were adjusted for nonresponse, else strata.
+    variance_strata = np.asarray(x["variance_stratum"]).astype(str)
     figures = proportion_intervals(
         wanted,
         weights,
-        strata,
+        variance_strata,
         replicates=replicates,
         seed=seed,
         sampling_fractions=fractions,
@@ -211,7 +217,7 @@ def headline_proportions(
                 np.column_stack([np.asarray(wanted[n][0], dtype=np.float64) for n in names]),
                 np.column_stack([np.asarray(wanted[n][1], dtype=np.float64) for n in names]),
                 raked,
-                strata,
+                variance_strata,
                 sampling_fractions=fractions,
             )
             for j, name in enumerate(names):
@@ -272,27 +278,49 @@ def calibration_summary(
     return out
 
 
-def reweight_to_annotated(gold: pa.Table) -> pa.Table:
+def reweight_to_annotated(gold: pa.Table, sample: pa.Table | None = None) -> pa.Table:
     """Weights for the units annotated so far: ``N_h / n'_h`` with ``n'_h`` annotated units.
 
-    A campaign is read while experts are still at work. Within a stratum, tasks are served in
-    the sample's random order, so the annotated units are a random subsample of it and
-    ``N_h / n'_h`` (times the unit's occurrences) keeps every figure unbiased for the
-    strata that have annotations. Strata with none are reported by :func:`coverage`.
+    A campaign is read while experts are still at work. Tasks are pushed in a seeded random
+    order and Label Studio serves them at random (uniform sampling), so the annotated units
+    should be a random subsample of each stratum, and ``N_h / n'_h`` (times the unit's
+    occurrences) keeps every figure unbiased for the strata that have annotations. Experts
+    sorting the task list break that; with the ``sample`` table (every drawn unit's
+    ``request_id``, ``stratum``, ``confidence`` and ``weight``), weights are instead adjusted
+    within response-homogeneity groups of confidence inside each stratum (weighting-class
+    adjustment for nonresponse, Särndal, Swensson & Wretman 1992 §15.6; see
+    :mod:`campaigns.metrics.nonresponse`), and the column ``variance_stratum`` (stratum x
+    group) carries the groups into the variance. Strata with no annotation are reported by
+    :func:`coverage`.
     """
     needed = {"stratum", "stratum_sample_size", "weight"}
     if not needed <= set(gold.column_names) or gold.num_rows == 0:
         return gold
     con = connect()
     con.register("gold", gold)
+    plain = "weight * stratum_sample_size / _annotated"
+    join, groups = "", ""
+    usable = (
+        sample is not None
+        and {"request_id", "stratum", "confidence"} <= set(sample.column_names)
+        and "request_id" in gold.column_names
+    )
+    if usable:
+        from campaigns.metrics.nonresponse import response_groups
+
+        assert sample is not None
+        con.register("rhg", response_groups(sample, gold.column("request_id")))
+        join = " LEFT JOIN rhg ON rhg.id = g.request_id::VARCHAR"
+        plain = f"coalesce(weight * rhg.adjustment, {plain})"
+        groups = ", coalesce(rhg.variance_stratum, g.stratum::VARCHAR) AS variance_stratum"
     return fetch_arrow(
         con,
-        """WITH g AS (SELECT *, row_number() OVER () AS _rn,
+        f"""WITH g AS (SELECT *, row_number() OVER () AS _rn,
                              count(*) OVER (PARTITION BY stratum) AS _annotated FROM gold)
-           SELECT * EXCLUDE (_rn, _annotated) REPLACE (
-                      weight * stratum_sample_size / _annotated AS weight,
-                      _annotated::BIGINT AS stratum_sample_size)
-           FROM g ORDER BY _rn""",
+           SELECT g.* EXCLUDE (_rn, _annotated) REPLACE (
+                      {plain} AS weight,
+                      _annotated::BIGINT AS stratum_sample_size){groups}
+           FROM g{join} ORDER BY _rn""",
     )
 
 
@@ -311,6 +339,19 @@ def coverage(gold: pa.Table, strata: pa.Table | None) -> dict[str, Any]:
         "population_share_covered": covered / total,
         "strata_without_annotations": missing,
     }
+
+
+def annotation_order(
+    gold: pa.Table, sample: pa.Table | None, levels: pa.Table | None = None
+) -> dict[str, Any]:
+    """The order test of :mod:`campaigns.metrics.nonresponse`, or why it could not run."""
+    if sample is None or "request_id" not in gold.column_names:
+        return {"tested": False, "suspect": False, "reason": "no sample table"}
+    if not {"request_id", "stratum", "confidence"} <= set(sample.column_names):
+        return {"tested": False, "suspect": False, "reason": "the sample has no confidence"}
+    from campaigns.metrics.nonresponse import annotation_order_test
+
+    return annotation_order_test(sample, gold.column("request_id"), levels)
 
 
 def adjudication_list(gold: pa.Table) -> pa.Table:
@@ -375,6 +416,7 @@ def compute_gold_metrics(
     strata: pa.Table | None = None,
     totals: TrafficTotals | None = None,
     frame: dict[str, Any] | None = None,
+    sample: pa.Table | None = None,
 ) -> GoldMetrics:
     """All figures of a campaign export (gold table + annotations table).
 
@@ -383,10 +425,14 @@ def compute_gold_metrics(
     earlier gold label (``gold_provenance`` ``reused``) count as annotated, with the same
     weights. With the window's traffic ``totals`` the headline is calibrated and the
     automatic-coding rate a census figure (:func:`headline_proportions`); ``frame`` (what the
-    sample's frame kept of the window) is reported as it is.
+    sample's frame kept of the window) is reported as it is. With the ``sample`` table (every
+    drawn unit, annotated or not), the summary's ``annotation_order`` tests whether the units
+    annotated so far differ from the rest in confidence or section within strata, and the
+    weights are adjusted within confidence groups (:mod:`campaigns.metrics.nonresponse`).
     """
     covered = coverage(gold, strata)
-    gold = reweight_to_annotated(gold)
+    order = annotation_order(gold, sample, levels)
+    gold = reweight_to_annotated(gold, sample)
     proportions = headline_proportions(
         gold, threshold=threshold, levels=levels, replicates=replicates, seed=seed, totals=totals
     )
@@ -395,10 +441,12 @@ def compute_gold_metrics(
         thresholds = curve.column("threshold").to_numpy()
         curve = with_census_rates(curve, totals.auto_coding_rates(thresholds))
     per_class = per_class_scores(gold, level="subclass", levels=levels)
-    per_section = (
+    per_section = with_section_accuracy(
         per_class_scores(gold, level="section", levels=levels)
         if levels is not None
-        else per_class_scores(gold, level="division")
+        else per_class_scores(gold, level="division"),
+        gold,
+        levels,
     )
     statuses = gold.column("status").value_counts().to_pylist()
     has_score = "score" in gold.column_names
@@ -415,6 +463,7 @@ def compute_gold_metrics(
         "expected_calibration_error": expected_calibration_error(gold) if has_score else None,
         "agreement": _safe_agreement(annotations),
         "coverage": covered,
+        "annotation_order": order,
         "calibration": calibration_summary(gold, threshold=threshold, totals=totals),
         "reuse": reuse_summary(gold),
         "frame": frame or {},

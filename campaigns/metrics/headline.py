@@ -21,8 +21,8 @@ def metrics_json(
     replicates: int = 1000,
 ) -> dict[str, Any]:
     """Design-weighted figures with 95% intervals: Wilson on the binomial count for a simple
-    random sample, on the design's effective sample size otherwise (exact bounds on a side
-    with fewer than 10 effective units); see :mod:`campaigns.metrics.intervals`."""
+    random sample, on the design's effective sample size otherwise (Jeffreys bounds on a side
+    with fewer than 5 effective units); see :mod:`campaigns.metrics.intervals`."""
     rows = {
         r["figure"]: {k: v for k, v in r.items() if k != "figure"}
         for r in headline_proportions(

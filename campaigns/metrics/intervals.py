@@ -23,9 +23,11 @@ membership). Its 95% interval is a score interval on the design's effective samp
 
        (R + z^2 / 2n  +-  z sqrt(R (1 - R) / n + z^2 / 4n^2)) / (1 + z^2 / n),   n = n_eff,
 
-   except on a side where fewer than ``SPARSE_UNITS`` (10) effective units lie (successes
-   ``x = n_eff R`` for the lower bound, failures ``n_eff - x`` for the upper): that bound is the
-   exact Clopper-Pearson one, ``Beta^-1(a/2; x, n - x + 1)`` or ``Beta^-1(1 - a/2; x + 1, n - x)``.
+   except on a side where fewer than ``SPARSE_UNITS`` (5) effective units lie (successes
+   ``x = n_eff R`` for the lower bound, failures ``n_eff - x`` for the upper): that bound is
+   Jeffreys' one, the equal-tailed quantile of the ``Beta(x + 1/2, n - x + 1/2)`` posterior,
+   ``Beta^-1(a/2; x + 1/2, n - x + 1/2)`` or ``Beta^-1(1 - a/2; ...)`` (0 or 1 when ``x`` is 0
+   or ``n``; Brown, Cai & DasGupta 2001).
    With one stratum, equal weights and 0/1 data, ``n_eff`` is exactly ``n_d`` (the binomial
    count); that case is labelled ``wilson``, every other design ``wilson-design``.
 
@@ -46,19 +48,44 @@ about 400, 100 and 20 sampled units, 1,200 runs per design):
   it (Wilson alone), Neyman and equal allocations fell to 92.3-94.2% on whole-sample figures
   at 0.97-0.99; capped they hold 96.5-97.8%, at the price of some width there (the gain of a
   good allocation is not claimed near the bounds).
-- The exact bound on a sparse side: Wilson's coverage oscillates with the counts and sags
-  when fewer than about two errors are expected: 90% at 0.99 on about 10 units in the
-  simulation, as low as 84% for some sizes of a simple random sample (exact binomial
-  computation over 10 to 400 units). Clopper-Pearson never fell below 95.8% but is wider
-  everywhere (96.4-98.1% for whole-sample figures at 0.92). Switching to it only below 10
-  effective units keeps Wilson's near-95% coverage where counts are large.
+- Jeffreys' bound on a sparse side: Wilson's coverage oscillates with the counts and sags
+  when fewer than about two errors are expected (as low as 84% for some sizes of a simple
+  random sample). Until issue #25 that side switched to Clopper-Pearson below 10 effective
+  units, which covers 98-100% where 95% is meant, and the stop rule paid for the excess in
+  annotations. Exact binomial coverage (every n from 10 to 39, every third n from 40 to 400,
+  p in 0.5-0.995; ``python -m benchmarks.coverage_simulation --exact``):
 
-Over the whole grid the chosen interval covered 94.3-99.7% (mean 98.1%; the bootstrap 10-95%,
-mean 74%). For whole-sample figures at 0.92-0.96 it covered 94.5-97.4% (proportional and SRS
-94.5-96.0%, Neyman and equal 95.9-97.4%), where the bootstrap gave 91.6-95.3%. Near 1 on small
-domains it is conservative (98-100%): with a handful of units no interval is both short and
-safe. With the bootstrap's variance in place of the linearised one the coverage is the same
-(column ``score-bootvar``).
+      interval                   n<40 mean  min  | n>=40 mean  min   max  <0.93  >0.975
+      Wilson                         0.952 0.839 |      0.951 0.895 0.983 0.005  0.011
+      former (Clopper-Pearson <10)   0.968 0.922 |      0.954 0.928 0.998 0.000  0.089
+      Clopper-Pearson                0.977 0.951 |      0.963 0.950 0.998 0.000  0.104
+      Jeffreys                       0.953 0.869 |      0.950 0.878 0.991 0.022  0.024
+      Wilson, Jeffreys <3            0.956 0.900 |      0.951 0.918 0.991 0.002  0.016
+      Wilson, Jeffreys <5 (chosen)   0.958 0.900 |      0.952 0.928 0.991 0.000  0.025
+      Wilson, Jeffreys <10           0.960 0.900 |      0.953 0.928 0.991 0.000  0.041
+      Wilson, CC on sparse side <5   0.960 0.910 |      0.952 0.928 0.995 0.000  0.028
+
+  The chosen one keeps the former floor from 40 units up (0.928) with under a third of its
+  cases above 0.975; below 40 units its mean is 0.958 and its lowest exact coverage 0.900
+  (discreteness: no floor without Clopper-Pearson's excess). At p = 0.968 it covers 0.973
+  (n = 36) and 0.972 (n = 72) where the former gave 0.994 and 0.992, and its expected width
+  at n = 72 is 0.0913 against 0.0937 (``ratio: 0.974``; the required sample size goes as the
+  square of the width, so about 5% fewer annotations to reach the same margin there).
+
+With the former exact bounds the interval covered 94.3-99.7% over the whole grid (mean 98.1%;
+the bootstrap 10-95%, mean 74%); with the bootstrap's variance in place of the linearised one
+the coverage is the same (column ``score-bootvar``). The design simulation with Jeffreys' bound
+(``--choice``, 500 runs per design, complete and half-annotated campaigns): figures at
+0.92-0.97 on about 100-400 units covered 0.938-0.984 (11 of 48 cells above 0.975; the former
+interval 0.938-0.996, 20 of 48), figures at 0.99 on those domains 0.962-0.990 (about 4 expected
+errors: discreteness, and the cap at ``n_d``), figures on about 20 units 0.976 on average
+(lowest 0.954; the former 0.993). Mean width 5.2% narrower over the grid (``ratio: 0.948``),
+up to 11% on small domains near 1 and 3% on whole-sample figures at 0.99. The stop rule
+scales the sample by the squared half-width, so at a fixed target margin it asks for about 10%
+fewer annotations on average over the grid, up to about 20% on small domains near 1 and 6% on
+whole-sample figures at 0.99; nothing changes where both sides have 10 or more effective units.
+What this interval does not reach: 0.93-0.975 in every cell
+of figures near 0.99, where a few errors decide the coverage.
 """
 
 from __future__ import annotations
@@ -71,7 +98,28 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from campaigns.metrics.binomial import score_interval
+from campaigns.metrics.binomial import (  # re-exported: the interval's parts, one home
+    SPARSE_UNITS,
+    Z95,
+    clopper_pearson_bounds,
+    jeffreys_bounds,
+    score_interval,
+    wilson,
+    wilson_bounds,
+)
+
+__all__ = [
+    "SPARSE_UNITS",
+    "Z95",
+    "ProportionIntervals",
+    "clopper_pearson_bounds",
+    "design_intervals",
+    "jeffreys_bounds",
+    "proportion_intervals",
+    "score_interval",
+    "wilson",
+    "wilson_bounds",
+]
 
 Variance = Literal["linearised", "bootstrap"]
 

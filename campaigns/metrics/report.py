@@ -135,6 +135,33 @@ def hardest_figure(hardest: pa.Table) -> go.Figure:
     return fig
 
 
+def _sections_html(per_section: pa.Table) -> str:
+    """Accuracy per gold section with its interval; sections on few units marked, not hidden."""
+    if "accuracy" not in per_section.column_names:
+        return ""
+    rows = []
+    for r in per_section.to_pylist():
+        if r["accuracy"] is None or math.isnan(r["accuracy"]):
+            continue
+        mark = " (few units)" if r["few_units"] else ""
+        rows.append(
+            f"<tr><td>{html.escape(str(r['code']))}</td><td>{r['accuracy']:.1%} "
+            f"[{r['accuracy_ci_low']:.1%}, {r['accuracy_ci_high']:.1%}]</td>"
+            f"<td>{r['accuracy_n']}{mark}</td></tr>"
+        )
+    return (
+        "<h2>Accuracy by section (gold code's section, 95% intervals)</h2><table><tr>"
+        f"<th>section</th><th>accuracy</th><th>units</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _order_html(order: dict[str, Any]) -> str:
+    """The annotation order test's warning, when the annotated units are not a random part."""
+    if not order.get("suspect"):
+        return ""
+    return f'<p style="color:#a60">{html.escape(order["warning"])}</p>'
+
+
 def _table_html(table: pa.Table, limit: int = 30) -> str:
     if table.num_rows == 0:
         return "<p><em>none</em></p>"
@@ -447,6 +474,8 @@ Figures are design-weighted estimates for the whole traffic with 95% intervals. 
 {"".join(f'<div class="plot">{d}</div>' for d in divs)}
 {anchoring_section(anchoring) if anchoring else ""}
 {_teams_html(metrics.by_team)}
+{_sections_html(metrics.per_section)}
+{_order_html(summary.get("annotation_order") or {})}
 <h2>Experts</h2>{_table_html(metrics.experts)}
 <h2>Tasks to adjudicate</h2>{_table_html(metrics.adjudication)}
 {"".join(extra_sections or [])}

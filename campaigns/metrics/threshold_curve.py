@@ -14,7 +14,7 @@ the curve estimates, design-weighted over the gold sample:
 Units that are not ``coded`` (cannot_code, invalid, disagreement, skipped) are never counted as
 model errors. A missing confidence counts as below every threshold. Every point gets the
 score interval on the design's effective sample size of :mod:`campaigns.metrics.intervals`
-(Wilson, exact bounds where fewer than 10 effective units lie on a side), which keeps its
+(Wilson, Jeffreys bounds where fewer than 5 effective units lie on a side), which keeps its
 coverage at the ends of the curve, where rates reach 0 and 1 and a percentile bootstrap
 collapses to zero width. The ``4 x len(thresholds)`` statistics are stacked as columns, so the
 whole curve costs one pass (one linearised variance, or one bootstrap with

@@ -207,6 +207,11 @@ class CampaignProgressWithStop(CampaignProgress):
         description="When to stop annotating (gold campaigns with an export); see stop_note."
     )
     stop_note: str | None = Field(description="Why there is no stop rule, if there is none.")
+    annotation_order: dict[str, Any] | None = Field(
+        default=None,
+        description="Do the units annotated so far differ from the rest in confidence or "
+        "section within strata (tested, p-values, suspect, warning)?",
+    )
 
 
 # -- windows of traffic: the bounds keep every window (and a baseline before it) in the calendar

@@ -169,9 +169,12 @@ def metrics(
     """Every figure of the latest export, and the Parquet tables the dashboard reads.
 
     Estimates are design-weighted (they hold for the whole traffic window), with 95%
-    intervals: Wilson for a simple random sample, a stratified bootstrap otherwise. Also:
-    accuracy at every nomenclature level, top-k, system accuracy, the threshold curve,
-    per-class scores, calibration, agreement and per-expert figures (see docs/metrics.md).
+    intervals: a Wilson score interval on the design's effective sample size (the binomial
+    count for a simple random sample), Jeffreys bounds on a side with fewer than 5 effective
+    units. Also: accuracy at every nomenclature level and per section (with intervals), top-k,
+    system accuracy, the threshold curve, per-class scores, calibration, agreement, per-expert
+    figures, and a test of whether the units annotated so far are a random part of the sample
+    (see docs/metrics.md).
 
     Example: campaigns metrics sept-gold --threshold 0.8
     """
@@ -257,6 +260,9 @@ def progress(
         context.console.print(
             f"  {escape(team)}: {counts['tasks_annotated']}/{counts['tasks']} tasks annotated"
         )
+    from services.cli.figures_table import print_annotation_order
+
+    print_annotation_order(context.console, state.get("annotation_order") or {})
     stop = state["stop"]
     if stop is None:
         context.console.print(f"Stop rule: {escape(state['stop_note'])}.")

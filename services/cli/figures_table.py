@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -29,6 +30,18 @@ def _fmt(p: dict[str, Any]) -> tuple[str, str, str, str]:
         str(p["n"]),
         str(p["method"]),
     )
+
+
+def print_annotation_order(console: Console, order: dict[str, Any]) -> None:
+    """The test of the annotated units against the rest; a warning when it fails."""
+    if not order.get("tested"):
+        return
+    line = (
+        f"Annotation order: annotated units at the {order['annotated_confidence_percentile']:.2f}"
+        f" confidence percentile of their strata (0.50 if random; p = "
+        f"{order['confidence_p_value']:.2g}), sections p = {order['section_p_value']:.2g}."
+    )
+    console.print(f"[yellow]{escape(order['warning'])}[/]" if order["suspect"] else line)
 
 
 def print_metrics(console: Console, metrics: GoldMetrics) -> None:
@@ -76,6 +89,7 @@ def print_metrics(console: Console, metrics: GoldMetrics) -> None:
             "figures describe those strata only. Waiting for: "
             f"{', '.join(cover['strata_without_annotations'][:8])}[/]"
         )
+    print_annotation_order(console, summary.get("annotation_order") or {})
     reuse = summary.get("reuse") or {}
     if reuse.get("units"):
         console.print(

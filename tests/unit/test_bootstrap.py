@@ -188,10 +188,10 @@ def test_proportion_intervals_binomial_for_equal_weight_srs_effective_n_otherwis
     assert srs["accuracy"]["method"] == "wilson"
     assert srs["accuracy"]["n"] == 10
     assert srs["accuracy"]["estimate"] == pytest.approx(0.8)
-    # Fewer than 10 successes and failures: exact (Clopper-Pearson) bounds, not Wilson's
-    # [0.4902, 0.9433], whose coverage sags with so few units.
-    assert round(srs["accuracy"]["ci_low"], 4) == 0.4439
-    assert round(srs["accuracy"]["ci_high"], 4) == 0.9748
+    # 8 successes: Wilson's lower bound. 2 failures (fewer than 5): Jeffreys' upper bound,
+    # not Wilson's 0.9433, whose coverage sags with so few units (Clopper-Pearson: 0.9748).
+    assert round(srs["accuracy"]["ci_low"], 4) == 0.4902
+    assert round(srs["accuracy"]["ci_high"], 4) == 0.9559
 
     weights = np.where(np.arange(12) < 6, 1.0, 4.0)
     strata = np.where(np.arange(12) < 6, "low", "high")

@@ -126,9 +126,10 @@ def test_simple_random_sample_is_the_binomial_count():
     assert result.effective_n[0] == 100
     # 80 of 100: textbook Wilson [0.7112, 0.8666]
     assert (round(result.ci_low[0], 4), round(result.ci_high[0], 4)) == (0.7112, 0.8666)
-    # 8 of 10: fewer than 10 successes and failures, exact bounds [0.4439, 0.9748]
+    # 8 of 10: 8 successes, Wilson's lower bound (0.4902); 2 failures, fewer than 5, Jeffreys'
+    # upper bound Beta^-1(0.975; 8.5, 2.5) = 0.9559 (Clopper-Pearson's was 0.9748)
     small = design_intervals(correct[72:82], np.ones(10), np.ones(10))
-    assert (round(small.ci_low[0], 4), round(small.ci_high[0], 4)) == (0.4439, 0.9748)
+    assert (round(small.ci_low[0], 4), round(small.ci_high[0], 4)) == (0.4902, 0.9559)
 
 
 def test_linearised_variance_is_the_textbook_stratified_variance():
@@ -158,14 +159,14 @@ def test_linearised_variance_is_the_textbook_stratified_variance():
     assert with_boot.variance[0] == pytest.approx(expected, rel=0.1)
 
 
-def test_score_interval_switches_to_exact_bounds_only_on_a_sparse_side():
-    p = np.array([0.95, 0.95, 0.5, 1.0, 0.0, np.nan])
+def test_score_interval_switches_to_jeffreys_bounds_only_on_a_sparse_side():
+    p = np.array([0.96, 0.96, 0.5, 1.0, 0.0, np.nan])
     n = np.array([100.0, 400.0, 40.0, 3.0, 3.0, 10.0])
     low, high = score_interval(p, n)
-    # 5 failures of 100: the upper bound is exact, the lower Wilson's.
+    # 4 failures of 100: the upper bound is Jeffreys', the lower Wilson's.
     assert n[0] * (1 - p[0]) < SPARSE_UNITS <= n[1] * (1 - p[1])
-    assert high[0] == pytest.approx(0.98357, abs=1e-4)  # Beta^-1(0.975; 96, 5)
-    assert low[0] == pytest.approx(0.88825, abs=1e-4)  # Wilson
+    assert high[0] == pytest.approx(0.98635, abs=1e-4)  # Beta^-1(0.975; 96.5, 4.5)
+    assert low[0] == pytest.approx(0.90163, abs=1e-4)  # Wilson
     assert np.all(low[:5] <= p[:5]) and np.all(p[:5] <= high[:5])
     assert np.all(high[:5] - low[:5] > 0.01)
     assert np.isnan(low[5]) and np.isnan(high[5])

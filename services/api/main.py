@@ -40,6 +40,7 @@ ERRORS = {
     404: {"model": ErrorResponse},
     409: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
+    500: {"model": ErrorResponse, "description": "Unexpected: the hint gives a request id."},
     503: {"model": ErrorResponse},
 }
 
@@ -86,6 +87,29 @@ def create_app() -> FastAPI:
         if err.status_code == 405:
             # Starlette names only the first matching route's method; list them all.
             response.headers["Allow"] = ", ".join(_allowed_methods(app, request))
+        return response
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, err: Exception) -> JSONResponse:
+        # The last resort: whatever escaped every other handler still gets the documented
+        # body, and its traceback is logged under an id the client can quote. Starlette
+        # re-raises afterwards, so the server's own error log sees it too.
+        request_id = secrets.token_hex(8)
+        logger.error(
+            "Unexpected error, request id %s: %s %s",
+            request_id,
+            request.method,
+            request.url.path,
+            exc_info=err,
+        )
+        response = _error(
+            500,
+            "InternalError",
+            f"Unexpected server error (request id {request_id}).",
+            f"Retry later; if it persists, give request id {request_id} to whoever runs the "
+            "API: the server log holds the details under it.",
+        )
+        response.headers["X-Request-ID"] = request_id
         return response
 
     @app.exception_handler(RequestValidationError)

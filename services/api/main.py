@@ -163,6 +163,7 @@ def _guard(app: FastAPI) -> None:
         api_token=lambda: secret(get_settings().api_token),
         webhook_secret=webhook_secret,
         max_body_bytes=lambda: get_settings().api_max_body_bytes,
+        allow_open=lambda: get_settings().api_allow_open,
     )
 
 
@@ -170,10 +171,17 @@ _UNGUESSABLE = secrets.token_hex(32)
 
 
 def log_if_open(settings: Settings) -> None:
-    if settings.api_token is None:
+    if settings.api_token is not None:
+        return
+    if settings.api_allow_open:
         logger.warning(
-            "The campaign API runs OPEN: CAMPAIGNS_API_TOKEN is not set, every request is "
-            "accepted. Serve it only on 127.0.0.1 ('campaigns serve' refuses otherwise)."
+            "The campaign API runs OPEN: CAMPAIGNS_API_TOKEN is not set and "
+            "CAMPAIGNS_API_ALLOW_OPEN is true, so every request from anywhere is accepted."
+        )
+    else:
+        logger.warning(
+            "CAMPAIGNS_API_TOKEN is not set: the campaign API answers only clients on this "
+            "machine (loopback), others get 403. Set a token to serve the network."
         )
 
 

@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 ERRORS = {
     400: {"model": ErrorResponse},
     401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse, "description": "No token set and the client is not local."},
     404: {"model": ErrorResponse},
     409: {"model": ErrorResponse},
     422: {"model": ErrorResponse},

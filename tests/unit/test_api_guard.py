@@ -235,3 +235,10 @@ def test_uvicorn_on_every_address_without_a_token_answers_only_loopback(tokenles
     assert remote.status_code == 403
     assert remote.json()["error"]["type"] == "Forbidden"
     assert health.status_code == 200
+
+
+def test_the_openapi_schema_documents_the_403_body():
+    responses = create_app().openapi()["paths"]["/campaigns"]["get"]["responses"]
+    assert responses["403"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorResponse"
+    }

@@ -68,8 +68,11 @@ upgrade: $(UV)
 	$(MAKE) test
 
 ## Exploratory fuzzing of the API (random, many cases); findings become regular tests.
+## The seed is printed: FUZZ_SEED=<it> make fuzz draws the same cases again.
 fuzz: install
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/pytest tests/integration/test_api_fuzz.py -q
+	@seed=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	  echo "FUZZ_SEED=$$seed"; \
+	  FUZZ_SEED=$$seed FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/pytest tests/integration/test_api_fuzz.py -q
 
 lint:
 	$(BIN)/ruff check .

@@ -148,8 +148,9 @@ class Settings(BaseSettings):
     )
     api_allow_open: bool = Field(
         default=False,
-        description="Let 'campaigns serve' listen on a non-loopback address without "
-        "CAMPAIGNS_API_TOKEN (an open API: anyone on the network can act). Leave false.",
+        description="Without CAMPAIGNS_API_TOKEN, let the API answer non-loopback clients "
+        "(403 otherwise) and 'campaigns serve' listen on a non-loopback address: an open API, "
+        "anyone on the network can act. Leave false.",
     )
 
     def sqlite_path(self) -> Path | None:

@@ -37,9 +37,11 @@ logger = logging.getLogger(__name__)
 ERRORS = {
     400: {"model": ErrorResponse},
     401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse, "description": "No token set and the client is not local."},
     404: {"model": ErrorResponse},
     409: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
+    500: {"model": ErrorResponse, "description": "Unexpected: the hint gives a request id."},
     503: {"model": ErrorResponse},
 }
 
@@ -86,6 +88,29 @@ def create_app() -> FastAPI:
         if err.status_code == 405:
             # Starlette names only the first matching route's method; list them all.
             response.headers["Allow"] = ", ".join(_allowed_methods(app, request))
+        return response
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, err: Exception) -> JSONResponse:
+        # The last resort: whatever escaped every other handler still gets the documented
+        # body, and its traceback is logged under an id the client can quote. Starlette
+        # re-raises afterwards, so the server's own error log sees it too.
+        request_id = secrets.token_hex(8)
+        logger.error(
+            "Unexpected error, request id %s: %s %s",
+            request_id,
+            request.method,
+            request.url.path,
+            exc_info=err,
+        )
+        response = _error(
+            500,
+            "InternalError",
+            f"Unexpected server error (request id {request_id}).",
+            f"Retry later; if it persists, give request id {request_id} to whoever runs the "
+            "API: the server log holds the details under it.",
+        )
+        response.headers["X-Request-ID"] = request_id
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -139,6 +164,7 @@ def _guard(app: FastAPI) -> None:
         api_token=lambda: secret(get_settings().api_token),
         webhook_secret=webhook_secret,
         max_body_bytes=lambda: get_settings().api_max_body_bytes,
+        allow_open=lambda: get_settings().api_allow_open,
     )
 
 
@@ -146,10 +172,17 @@ _UNGUESSABLE = secrets.token_hex(32)
 
 
 def log_if_open(settings: Settings) -> None:
-    if settings.api_token is None:
+    if settings.api_token is not None:
+        return
+    if settings.api_allow_open:
         logger.warning(
-            "The campaign API runs OPEN: CAMPAIGNS_API_TOKEN is not set, every request is "
-            "accepted. Serve it only on 127.0.0.1 ('campaigns serve' refuses otherwise)."
+            "The campaign API runs OPEN: CAMPAIGNS_API_TOKEN is not set and "
+            "CAMPAIGNS_API_ALLOW_OPEN is true, so every request from anywhere is accepted."
+        )
+    else:
+        logger.warning(
+            "CAMPAIGNS_API_TOKEN is not set: the campaign API answers only clients on this "
+            "machine (loopback), others get 403. Set a token to serve the network."
         )
 
 

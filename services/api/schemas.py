@@ -12,17 +12,22 @@ from campaigns.recoding.options import DEFAULT_FLOOR, DEFAULT_MIN_CONFIDENCE
 from campaigns.sampling.allocation import Allocation
 from campaigns.sampling.designs import Design, Duplicates
 from campaigns.sampling.planning import Plan
-from campaigns.state.models import (
-    MAX_ID,
-    MAX_SAMPLE_SIZE,
-    MAX_SEED,
-    NAME_PATTERN,
-    CampaignKind,
-    Job,
-    JobStatus,
-)
+from campaigns.state.models import NAME_PATTERN, CampaignKind, Job, JobStatus
 from campaigns.traffic.options import DEFAULT_MIN_COUNT
 from campaigns.traffic.window import Window
+from services.api.bounds import (
+    CalibrationReplicates,
+    Days,
+    Folds,
+    Id,
+    Overlap,
+    RowCount,
+    SampleSize,
+    Seed,
+    StratumMinimum,
+    StratumSize,
+    TransitionQueueSize,
+)
 
 
 class ErrorBody(BaseModel):
@@ -45,10 +50,10 @@ class DesignSpec(BaseModel):
     )
     by_section: bool = Field(default=False, description="Stratify by predicted NACE section.")
     allocation: Allocation = Allocation.PROPORTIONAL
-    minimum: int = Field(default=2, ge=0, le=10_000, description="Minimum units per stratum.")
+    minimum: StratumMinimum = Field(default=2, description="Minimum units per stratum.")
     fixed: dict[
         Annotated[str, StringConstraints(min_length=1, max_length=100)],
-        Annotated[int, Field(ge=0, le=MAX_SAMPLE_SIZE)],
+        StratumSize,
     ] = Field(default_factory=dict, max_length=10_000, description="Fixed size per stratum.")
     prior_accuracy: list[Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=list,
@@ -76,17 +81,15 @@ class DesignSpec(BaseModel):
 
 
 class SampleRequest(BaseModel):
-    size: int = Field(gt=0, le=MAX_SAMPLE_SIZE, description="Number of units to draw.")
-    days: int = Field(default=90, gt=0, le=3660, description="Window length in days.")
+    size: SampleSize = Field(description="Number of units to draw.")
+    days: Days = Field(default=90, description="Window length in days.")
     end: date | None = Field(
         default=None,
         ge=date(1970, 1, 1),
         le=date(9000, 1, 1),
         description="Last day of the window (default today).",
     )
-    seed: int = Field(
-        default=0, ge=0, le=MAX_SEED, description="Same window + design + seed = same sample."
-    )
+    seed: Seed = Field(default=0, description="Same window + design + seed = same sample.")
     design: DesignSpec = Field(default_factory=DesignSpec)
 
 
@@ -96,7 +99,7 @@ _FIELD = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}
 class AdoptRequest(BaseModel):
     """An existing Label Studio project to adopt (see ``campaigns adopt --help``)."""
 
-    project_id: int = Field(ge=1, le=MAX_ID, description="The Label Studio project's id.")
+    project_id: Id = Field(description="The Label Studio project's id.")
     kind: CampaignKind = Field(description="What the project's experts do.")
     name: str = Field(pattern=NAME_PATTERN, max_length=100, description="The campaign's name.")
     id_field: _FIELD | None = Field(default=None, description="Task field identifying a unit.")
@@ -215,7 +218,7 @@ class CampaignProgressWithStop(CampaignProgress):
 
 
 # -- windows of traffic: the bounds keep every window (and a baseline before it) in the calendar
-WindowDays = Annotated[int, Field(ge=1, le=3660, description="Window: this many days up to end.")]
+WindowDays = Annotated[Days, Field(description="Window: this many days up to end.")]
 LastDay = Annotated[
     date | None,
     Field(
@@ -236,7 +239,7 @@ class PlanDesign(BaseModel):
     )
     by_section: bool = Field(default=False, description="Stratify by predicted NACE section.")
     allocation: Allocation = Allocation.PROPORTIONAL
-    minimum: int = Field(default=2, ge=0, le=10_000, description="Minimum units per stratum.")
+    minimum: StratumMinimum = Field(default=2, description="Minimum units per stratum.")
     prior_accuracy: list[Proportion] = Field(
         default_factory=list,
         description="Expected accuracy: one value, or one per confidence bin (default 0.5, "
@@ -333,8 +336,8 @@ class DriftRequest(BaseModel):
 
     days: WindowDays = 30
     end: LastDay = None
-    baseline_days: int | None = Field(
-        default=None, ge=1, le=3660, description="Baseline length (default: same as days)."
+    baseline_days: Days | None = Field(
+        default=None, description="Baseline length (default: same as days)."
     )
     psi_max: float = Field(
         default=0.2,
@@ -348,10 +351,8 @@ class DriftRequest(BaseModel):
     accuracy: Proportion | None = Field(
         default=None, description="An accuracy estimate (e.g. the last campaign's) to check."
     )
-    min_count: int = Field(
+    min_count: RowCount = Field(
         default=DEFAULT_MIN_COUNT,
-        ge=1,
-        le=MAX_ID,
         description="Fewest requests per window for a section to get its own report.",
     )
     write: bool = Field(default=True, description="Store the reports under metrics/drift.")
@@ -362,23 +363,17 @@ class EstimateRequest(BaseModel):
 
     days: WindowDays = 30
     end: LastDay = None
-    replicates: int = Field(
+    replicates: CalibrationReplicates = Field(
         default=200,
-        ge=2,
-        le=10_000,
         description="Bootstrap refits of the calibration (memory grows with them).",
     )
-    gold_campaign_id: int | None = Field(
+    gold_campaign_id: Id | None = Field(
         default=None,
-        ge=1,
-        le=MAX_ID,
         description="Campaign whose gold accuracy to show beside (default: the reference); "
         "one sampled from the window makes it a concept-drift check.",
     )
-    max_rows: int | None = Field(
+    max_rows: RowCount | None = Field(
         default=None,
-        ge=1,
-        le=MAX_ID,
         description="Average over a reproducible random subsample of this many requests.",
     )
 
@@ -412,13 +407,13 @@ class TransitionCreate(BaseModel):
         description="A unique campaign name: letters, digits, '.', '_' and '-'.",
     )
     input: StorageKey
-    size: int = Field(default=500, ge=1, le=1_000_000, description="Multivocal rows to annotate.")
-    seed: int = Field(default=0, ge=0, le=MAX_ID, description="Seed of the queue's sample.")
+    size: TransitionQueueSize = Field(default=500, description="Multivocal rows to annotate.")
+    seed: Seed = Field(default=0, description="Seed of the queue's sample.")
     text_column: str = Field(default="text", min_length=1, max_length=200)
     code_column: str = Field(
         default="code", min_length=1, max_length=200, description="The NAF rév.2 code."
     )
-    overlap: int = Field(default=1, ge=1, le=10, description="Experts per task.")
+    overlap: Overlap = Field(default=1, description="Experts per task.")
 
 
 class TransitionShare(BaseModel):
@@ -449,14 +444,14 @@ class TransitionDatasetRequest(BaseModel):
         le=1.0,
         description="Predicted rows under it go to experts.",
     )
-    folds: int = Field(default=5, ge=0, le=20, description="Cross-validation folds (0: none).")
-    seed: int = Field(default=0, ge=0, le=MAX_ID)
+    folds: Folds = Field(default=5, description="Cross-validation folds (0: none).")
+    seed: Seed = 0
 
 
 class TransitionBatchRequest(BaseModel):
     """Draw a transition's next batch (``campaigns transition next-batch``)."""
 
-    size: int = Field(default=300, ge=1, le=MAX_SAMPLE_SIZE, description="Rows to draw.")
+    size: SampleSize = Field(default=300, description="Rows to draw.")
     floor: float = Field(
         default=DEFAULT_FLOOR, gt=0.0, le=1.0, description="Share of the draw spread uniformly."
     )
@@ -467,8 +462,8 @@ class TransitionBatchRequest(BaseModel):
         description="Rows whose confidence reaches it become confirm-or-reject tasks, in a "
         "separate sample ('<batch>-validate').",
     )
-    folds: int = Field(default=5, ge=0, le=20)
-    seed: int = Field(default=0, ge=0, le=MAX_ID)
+    folds: Folds = 5
+    seed: Seed = 0
 
 
 class TransitionBatchCampaign(BaseModel):
@@ -478,7 +473,7 @@ class TransitionBatchCampaign(BaseModel):
         min_length=1, max_length=200, pattern=NAME_PATTERN, description="A sample of the batch."
     )
     name: str | None = Field(default=None, min_length=1, max_length=100, pattern=NAME_PATTERN)
-    overlap: int = Field(default=1, ge=1, le=10, description="Experts per task.")
+    overlap: Overlap = Field(default=1, description="Experts per task.")
 
 
 class PriorSourcePublic(BaseModel):

@@ -94,7 +94,7 @@ def test_two_batches_then_the_dataset(live_env, cli, tmp_path: Path, label_studi
     assert all(r["code"] == truth[r["request_id"]] and r["agreement"] == 1.0 for r in expert_rows)
 
     # A third batch through the API, all of it confirm-or-reject tasks (--validate-above 0).
-    api = TestClient(create_app())
+    api = TestClient(create_app(), client=("127.0.0.1", 50000))
     cid = first.id
     started = api.post(
         f"/transition/campaigns/{cid}/batches", json={"size": 10, "validate_above": 0.0}

@@ -89,7 +89,7 @@ def transition(local_env) -> tuple[TestClient, dict[str, int]]:
             "g1": _add(session, "g1", "transition-s1"),
         }
     _export(storage, ids["t1"], gold)
-    return TestClient(create_app()), ids
+    return TestClient(create_app(), client=("127.0.0.1", 50000)), ids
 
 
 def finished(api: TestClient, started) -> dict:
@@ -234,7 +234,7 @@ def estimate(local_env) -> tuple[TestClient, int, float]:
         _sample(session, "srs-ref", date(2026, 9, 1), date(2026, 9, 4))
         ref = _add(session, "ref", "srs-ref")
     _export(storage, ref, gold)
-    return TestClient(create_app()), ref, float((every**1.5).mean())
+    return TestClient(create_app(), client=("127.0.0.1", 50000)), ref, float((every**1.5).mean())
 
 
 def test_estimate_job_gives_the_label_free_figure_beside_the_gold_one(estimate, cli):

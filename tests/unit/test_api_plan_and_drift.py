@@ -53,7 +53,7 @@ def api(local_env, tmp_path: Path, cli) -> TestClient:
         "--end", SHIFTED_END, "--seed", "1")  # fmt: skip
     _lower_confidence(raw, shifted)
     cli("traffic", "ingest", str(stable), str(shifted))
-    return TestClient(create_app())
+    return TestClient(create_app(), client=("127.0.0.1", 50000))
 
 
 def finished(api: TestClient, started) -> dict:

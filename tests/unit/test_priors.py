@@ -256,7 +256,7 @@ def test_api_plan_says_where_the_priors_came_from(after_gold):
         "end": NEXT_END,
         "design": {"confidence_edges": [0.5], "allocation": "neyman"},
     }
-    answer = TestClient(create_app()).post("/plan", json=body)
+    answer = TestClient(create_app(), client=("127.0.0.1", 50000)).post("/plan", json=body)
     assert answer.status_code == 200, answer.text
     plan = answer.json()
     assert plan["prior_source"]["source"] == "gold"

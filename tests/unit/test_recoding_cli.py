@@ -196,7 +196,7 @@ def test_the_api_builds_the_dataset_and_draws_a_batch_as_the_cli_does(transition
     from services.api.main import create_app
 
     storage, _truth, plan, answered = transition
-    api = TestClient(create_app())
+    api = TestClient(create_app(), client=("127.0.0.1", 50000))
     with session_scope(get_settings()) as session:
         cid = crud.get_campaign(session, "naf25").id
     result = _job(api, api.post(f"/transition/campaigns/{cid}/dataset", json={"seed": 0}))

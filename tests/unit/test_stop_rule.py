@@ -267,7 +267,9 @@ def test_api_progress_gives_the_stop_rule(exported, state_settings, monkeypatch)
     monkeypatch.setenv("CAMPAIGNS_LABEL_STUDIO_TOKEN", "t")
     get_settings.cache_clear()
     try:
-        answer = TestClient(create_app()).get(f"/campaigns/{exported.id}/progress")
+        answer = TestClient(create_app(), client=("127.0.0.1", 50000)).get(
+            f"/campaigns/{exported.id}/progress"
+        )
     finally:
         get_settings.cache_clear()
     assert answer.status_code == 200, answer.text

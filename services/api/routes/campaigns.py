@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
@@ -15,12 +15,12 @@ from campaigns.state import crud, jobs
 from campaigns.state.db import get_engine
 from campaigns.state.jobs import Progress
 from campaigns.state.models import (
-    MAX_ID,
     CampaignCreate,
     CampaignKind,
     CampaignPublic,
     CampaignStatus,
 )
+from services.api.bounds import CampaignId, Limit, Offset
 from services.api.deps import ServiceDep, SessionDep, SettingsDep
 from services.api.schemas import (
     AdoptRequest,
@@ -30,7 +30,6 @@ from services.api.schemas import (
 )
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
-CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The campaign's id.")]
 Threshold = Annotated[
     float | None, Query(ge=0, le=1, description="Automatic-coding threshold (default: setting).")
 ]
@@ -51,8 +50,8 @@ def list_campaigns(
     session: SessionDep,
     kind: CampaignKind | None = None,
     status: CampaignStatus | None = None,
-    offset: int = Query(default=0, ge=0, le=MAX_ID),
-    limit: int = Query(default=50, ge=1, le=500),
+    offset: Annotated[Offset, Query()] = 0,
+    limit: Annotated[Limit, Query()] = 50,
 ) -> Any:
     return crud.list_campaigns(session, kind=kind, status=status, offset=offset, limit=limit)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query
 
 from campaigns.state import jobs
-from campaigns.state.models import MAX_ID
+from services.api.bounds import Id, Limit, Offset
 from services.api.deps import SessionDep
 from services.api.schemas import JobPublic
 
@@ -15,9 +17,9 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 @router.get("", response_model=list[JobPublic])
 def list_jobs(
     session: SessionDep,
-    campaign_id: int | None = Query(default=None, ge=0, le=MAX_ID),
-    offset: int = Query(default=0, ge=0),
-    limit: int = Query(default=50, ge=1, le=500),
+    campaign_id: Annotated[Id | None, Query(description="Only this campaign's jobs.")] = None,
+    offset: Annotated[Offset, Query()] = 0,
+    limit: Annotated[Limit, Query()] = 50,
 ) -> list[JobPublic]:
     """Most recent first."""
     found = jobs.list_jobs(session, campaign_id=campaign_id, limit=limit, offset=offset)

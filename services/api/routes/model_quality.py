@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 from pydantic import BaseModel, Field, SecretStr
 from sqlmodel import Session
 
@@ -18,13 +18,12 @@ from campaigns.config import Settings
 from campaigns.errors import InvalidArgumentError
 from campaigns.service import CampaignService
 from campaigns.state.jobs import Progress
-from campaigns.state.models import MAX_ID
+from services.api.bounds import BatchSize, CampaignId, Replicates
 from services.api.deps import ServiceDep
 from services.api.routes.campaigns import start_job
 from services.api.schemas import JobPublic
 
 router = APIRouter(tags=["model quality"])
-CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The campaign's id.")]
 
 
 class CompareRequest(BaseModel):
@@ -46,11 +45,11 @@ class CompareRequest(BaseModel):
     )
     challenger_user: str | None = Field(default=None, description="HTTP basic user, if asked.")
     challenger_password: SecretStr | None = Field(default=None, description="Its password.")
-    batch_size: int = Field(default=100, ge=1, le=10_000, description="Texts per request.")
+    batch_size: BatchSize = Field(default=100, description="Texts per request.")
     threshold: float | None = Field(
         default=None, ge=0, le=1, description="Automatic-coding threshold (default: setting)."
     )
-    replicates: int = Field(default=1000, ge=2, le=100_000, description="Bootstrap replicates.")
+    replicates: Replicates = Field(default=1000, description="Bootstrap replicates.")
     write: bool = Field(default=True, description="Write the dashboard's Parquet tables.")
 
 
@@ -140,7 +139,7 @@ def accuracy_trend(
         default=None, ge=0, le=1, description="Alert when the latest upper bound is below it."
     ),
     threshold: float | None = Query(default=None, ge=0, le=1),
-    replicates: int = Query(default=1000, ge=2, le=100_000),
+    replicates: Annotated[Replicates, Query(description="Bootstrap replicates.")] = 1000,
     write: bool = Query(default=True, description="Write the dashboard's metrics/trend table."),
 ) -> Any:
     """Accuracy over time across every exported gold campaign, in the background.

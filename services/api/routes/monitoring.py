@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Path
+from fastapi import APIRouter, BackgroundTasks
 
 from campaigns.job_actions import run_action
-from campaigns.state.models import MAX_ID
 from campaigns.traffic.window import Window
+from services.api.bounds import CampaignId
 from services.api.deps import ServiceDep
 from services.api.routes.campaigns import start_job
 from services.api.schemas import DriftRequest, EstimateRequest, JobPublic
 
 router = APIRouter(tags=["monitoring"])
-CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The campaign's id.")]
 
 
 @router.post("/drift", response_model=JobPublic, status_code=202)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Path
+from fastapi import APIRouter, BackgroundTasks, Body
 
 from campaigns.job_actions import training_set_action
-from campaigns.state.models import MAX_ID
+from services.api.bounds import CampaignId
 from services.api.deps import ServiceDep
 from services.api.routes.campaigns import start_job
 from services.api.schemas import JobPublic, TrainingSetRequest
 
 router = APIRouter(prefix="/campaigns", tags=["retraining"])
-CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The campaign's id.")]
 
 
 @router.post("/{campaign_id}/training-set", response_model=JobPublic, status_code=202)

@@ -3,13 +3,14 @@ build its dataset, draw its next batches and create their campaigns."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Path
+from fastapi import APIRouter, BackgroundTasks
 
 from campaigns.job_actions import run_action, transition_action
 from campaigns.service import CampaignService
-from campaigns.state.models import MAX_ID, CampaignPublic
+from campaigns.state.models import CampaignPublic
+from services.api.bounds import CampaignId
 from services.api.deps import ServiceDep
 from services.api.routes.campaigns import start_job
 from services.api.schemas import (
@@ -22,7 +23,6 @@ from services.api.schemas import (
 )
 
 router = APIRouter(prefix="/transition", tags=["transition"])
-CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The campaign's id.")]
 
 
 @router.post("/campaigns", response_model=JobPublic, status_code=202)

@@ -11,7 +11,7 @@ fallback for any webhook lost on the way.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import JSONResponse
@@ -22,7 +22,8 @@ from campaigns.job_actions import export_action
 from campaigns.labelstudio.webhooks import EXPORT_ACTIONS
 from campaigns.lifecycle import webhook_export
 from campaigns.state.db import get_engine
-from campaigns.state.models import MAX_ID, CampaignStatus
+from campaigns.state.models import CampaignStatus
+from services.api.bounds import Id
 from services.api.deps import SessionDep, SettingsDep
 from services.api.schemas import JobPublic
 
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 class ProjectRef(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: int | None = None
+    id: Id | None = None
 
 
 class LabelStudioEvent(BaseModel):
@@ -42,7 +43,7 @@ class LabelStudioEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     action: str = Field(default="", description="e.g. ANNOTATION_CREATED.")
-    project: ProjectRef | int | None = Field(
+    project: ProjectRef | Id | None = Field(
         default=None, description="The project (only when the webhook sends its payload)."
     )
 
@@ -71,9 +72,9 @@ def label_studio_webhook(
     background: BackgroundTasks,
     session: SessionDep,
     settings: SettingsDep,
-    project: int | None = Query(
-        default=None, ge=1, le=MAX_ID, description="The project, when not in the payload."
-    ),
+    project: Annotated[
+        Id | None, Query(description="The project, when not in the payload.")
+    ] = None,
 ) -> Any:
     """Start (or join) an incremental export of the campaign whose project changed.
 

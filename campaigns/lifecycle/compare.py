@@ -164,13 +164,15 @@ def compare_campaign(
     predictions, cost = source(gold.select(wanted))
     cost |= codes_outside_nomenclature(predictions, old_nomenclature(settings).levels_table())
     versions = sorted({v for v in predictions.column("model_version").to_pylist() if v})
+    threshold = settings.auto_coding_threshold if threshold is None else threshold
     comparison = compare_models(
         gold,
         predictions,
-        threshold=settings.auto_coding_threshold if threshold is None else threshold,
+        threshold=threshold,
         levels=old_nomenclature(settings).levels_table(),
         replicates=replicates,
         seed=seed,
+        champion_census=_champion_census(session, storage, settings, campaign, threshold),
     )
     champion_versions = sorted(
         {str(v) for v in gold.column("model_version").to_pylist() if v}
@@ -195,3 +197,20 @@ def compare_campaign(
             computed_on=datetime.now(UTC).date(),
         )
     return result
+
+
+def _champion_census(
+    session: Session, storage: Storage, settings: Settings, campaign: Campaign, threshold: float
+) -> tuple[float, int] | None:
+    """The champion's automatic-coding rate on the sample's whole window (a census, as
+    ``campaigns metrics`` reports it), when that window's traffic is the frame and stored."""
+    from campaigns.lifecycle.metrics import sample_traffic_totals
+    from campaigns.state import crud
+
+    if campaign.sample_id is None:
+        return None
+    sample = crud.get_sample(session, campaign.sample_id)
+    totals = sample_traffic_totals(storage, settings, sample, threshold)
+    if totals is None or not totals.requests:
+        return None
+    return float(totals.auto_coding_rate), int(totals.requests)

@@ -304,12 +304,17 @@ def compare_models(
     replicates: int = 1000,
     seed: int = 0,
     level: float = 0.95,
+    champion_census: tuple[float, int] | None = None,
 ) -> Comparison:
     """Both models' figures on ``gold`` and the paired differences (challenger - champion).
 
     ``gold`` is a gold table (status, gold_code, predicted_code(s), confidence, weight and the
     design columns); ``challenger`` a predictions table (:func:`predictions_from_table`).
     Units with no challenger prediction count as wrong and not auto-coded for it.
+    ``champion_census`` (rate, requests): the champion's automatic-coding rate counted on the
+    whole window's traffic, as ``campaigns metrics`` reports it; the champion's figure is then
+    that census (zero width, method ``census``), not an estimate from the gold sample. The
+    paired difference stays the one measured on the same gold units.
     """
     x, discordant = model_indicators(gold, challenger, threshold, levels)
     per_model = {m: model_statistics(x, m) for m in MODELS}
@@ -337,6 +342,16 @@ def compare_models(
     diffs, boot_estimate = _paired_differences(
         per_model, names, weights, strata, fractions, replicates=replicates, seed=seed
     )
+    paired_n = {f: int(own[f"{CHAMPION}|{f}"]["n"]) for f in names}  # the gold units compared
+    if champion_census is not None and f"{CHAMPION}|auto_coding_rate" in own:
+        rate, requests = champion_census
+        own[f"{CHAMPION}|auto_coding_rate"] = {
+            "estimate": float(rate),
+            "ci_low": float(rate),
+            "ci_high": float(rate),
+            "n": int(requests),
+            "method": "census",
+        }
     alpha = (1.0 - level) / 2.0
     rows: list[dict[str, Any]] = []
     for m, f in columns:
@@ -355,7 +370,7 @@ def compare_models(
             "estimate": estimate,
             "ci_low": low,
             "ci_high": high,
-            "n": int(own[f"{CHAMPION}|{f}"]["n"]),
+            "n": paired_n[f],
             "method": "paired bootstrap",
             "se": float(d.std(ddof=1)) if d.size >= 2 else math.nan,
             "verdict": verdict(low, high),

@@ -237,3 +237,31 @@ def test_a_campaign_comparison_writes_the_dashboard_tables(state_session, state_
     assert as_json["summary"]["verdict"] in {"challenger better", "no significant difference"}
     page = render_page("t", [comparison_section(result.comparison, include_plotlyjs=True)])
     assert "Champion vs challenger" in page and "plotly" in page
+
+
+def test_the_champion_automatic_coding_rate_is_the_census_when_the_window_gives_it():
+    gold, challenger, _, _ = paired_campaign(600, gain=0.03, seed=5)
+    sampled = compare_models(gold, challenger, threshold=0.5, levels=LEVELS, replicates=100)
+    champion = sampled.summary["figures"]["champion"]["auto_coding_rate"]
+    assert champion["method"] != "census" and champion["ci_low"] < champion["ci_high"]
+    census = compare_models(
+        gold,
+        challenger,
+        threshold=0.5,
+        levels=LEVELS,
+        replicates=100,
+        champion_census=(0.4965, 120_028),
+    )
+    figure = census.summary["figures"]["champion"]["auto_coding_rate"]
+    # As `campaigns metrics` reports it: the window's census, exact.
+    assert figure == {
+        "estimate": 0.4965,
+        "ci_low": 0.4965,
+        "ci_high": 0.4965,
+        "n": 120_028,
+        "method": "census",
+    }
+    # The challenger's figure and the paired difference are still measured on the gold units.
+    assert census.summary["figures"]["challenger"] == sampled.summary["figures"]["challenger"]
+    difference = census.summary["differences"]["auto_coding_rate"]
+    assert difference["n"] == sampled.summary["differences"]["auto_coding_rate"]["n"] < 120_028

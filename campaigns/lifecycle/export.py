@@ -37,6 +37,20 @@ class ExportSummary:
     incremental: bool = False
     gold_rule: str = GOLD_RULE
     teams: dict[str, str] = field(default_factory=dict)
+    outside_units: int = 0
+    """Annotated tasks whose id is no unit of the campaign's sample (left out of the gold):
+    an adopted project that gained tasks since ``campaigns adopt``."""
+
+    def warning(self, adopted: bool) -> str | None:
+        """What to say about ``outside_units``, or None when every annotated task is a unit."""
+        if not self.outside_units:
+            return None
+        fix = (
+            "run 'campaigns adopt' again to take them in"
+            if adopted
+            else "they are left out of the gold"
+        )
+        return f"{self.outside_units} annotated tasks are not units of this campaign yet: {fix}."
 
 
 def export_campaign(
@@ -80,6 +94,7 @@ def export_campaign(
         cursor = max([t.get("updated_at") or "" for t in tasks] + [campaign.export_cursor or ""])
         sample = load_sample_table(storage, crud.get_sample(session, campaign.sample_id))
         gold = resolve_gold(annotations, sample)
+        outside = _outside_units(annotations, sample)
         ids = pa.array([campaign.id] * gold.num_rows, pa.int64())
         gold = gold.append_column("campaign_id", ids)
         version = new_version()
@@ -107,6 +122,7 @@ def export_campaign(
         gold_uri=gold_uri,
         tasks_read=len(tasks),
         incremental=previous is not None,
+        outside_units=outside,
     )
 
 
@@ -140,12 +156,21 @@ def _export_teams(
         tasks_read=sum(p.tasks_read for p in parts),
         incremental=all(p.incremental for p in parts),
         teams={t.team or "": p.version for t, p in zip(teams, parts, strict=True)},
+        outside_units=sum(p.outside_units for p in parts),
     )
 
 
 def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
     counts = column.value_counts()
     return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+
+
+def _outside_units(annotations: pa.Table, sample: pa.Table) -> int:
+    """Distinct annotated request ids that are not units of the sample."""
+    if annotations.num_rows == 0:
+        return 0
+    ids = pc.unique(annotations.column("request_id").combine_chunks().drop_null())
+    return int(pc.sum(pc.invert(pc.is_in(ids, value_set=sample.column("request_id")))).as_py())
 
 
 def _as_schema(kept: pa.Table, schema: pa.Schema) -> pa.Table:

@@ -137,6 +137,7 @@ def export(
         return export_from_storage(campaign_ref, from_storage, full=full)
     with context.service() as service:
         summary = service.export(campaign_ref, full=full)
+        adopted = service.campaign(campaign_ref).adopted_mapping is not None
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.status_counts.items()))
     context.console.print(
         f"Exported {summary.annotations} annotations ({counts}) as version {summary.version}"
@@ -144,6 +145,9 @@ def export(
         " read from Label Studio)\n"
         f"  {summary.gold_uri}\n  gold rule: {summary.gold_rule}"
     )
+    warning = summary.warning(adopted)
+    if warning:
+        context.console.print(f"[yellow]{escape(warning)}[/yellow]")
 
 
 def metrics(

@@ -289,9 +289,15 @@ def test_a_gold_project_of_the_naf2008_template(office, cli):
         id=project,
         request=[with_annotations(office_task(9, **model), (a, [tax(path("47.24Z", old))]))],
     )
+    # Exported before adopting again: the new annotated task is said, not silently left out.
+    out = cli("export", "naf2008-commerce").output
+    assert "1 annotated tasks are not units of this campaign yet" in out
+    assert "run 'campaigns adopt' again" in out
+    assert "J0000009" not in gold_of("naf2008-commerce")
     out = cli("adopt", str(project), "--kind", "gold", "--name", "naf2008-commerce").output
     assert "refreshed" in out and "9 tasks" in out
-    assert "(incremental: " in cli("export", "naf2008-commerce").output
+    out = cli("export", "naf2008-commerce").output
+    assert "(incremental: " in out and "not units of this campaign" not in out
     assert gold_of("naf2008-commerce")["J0000009"] == ("coded", "47.24Z")
 
     # Adopted under the wrong kind: said, not guessed.

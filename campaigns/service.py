@@ -84,6 +84,7 @@ class NightlyOutcome:
     version: str | None = None
     metrics_tables: int = 0
     error: str | None = None
+    registry: list[str] = field(default_factory=list)  # what went to MLflow, warnings
 
 
 @dataclass
@@ -831,6 +832,8 @@ class CampaignService:
 
         One campaign's failure never stops the others: it is recorded and the run goes on.
         """
+        from campaigns.model_registry.feedback import registry_lines
+
         report = NightlyReport()
         for campaign in self.open_campaigns():
             outcome = NightlyOutcome(campaign=campaign.name)
@@ -841,8 +844,11 @@ class CampaignService:
                 outcome.tasks_read = summary.tasks_read
                 outcome.version = summary.version
                 if campaign.kind == CampaignKind.GOLD and summary.annotations:
-                    written = self.metrics(campaign.id or 0, threshold=threshold).written
-                    outcome.metrics_tables = len(written)
+                    result = self.metrics(campaign.id or 0, threshold=threshold)
+                    outcome.metrics_tables = len(result.written)
+                    outcome.registry = registry_lines(
+                        self.settings, self.storage, self.session, campaign, result
+                    )
             except CampaignError as err:
                 self.session.rollback()
                 outcome.error = err.one_line()

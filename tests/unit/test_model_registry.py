@@ -278,3 +278,19 @@ def test_an_unexpected_error_says_what_failed():
         == "MLflow at http://127.0.0.1:1 failed for campaign x: bad value (the figures are stored)."
     )
     assert Feedback().lines() == []
+
+
+def test_a_dataset_on_the_storage_root_is_read_for_its_digest_then_logged(tmp_path):
+    from campaigns.model_registry.feedback import feed_transition_dataset
+    from campaigns.storage import Storage
+
+    settings = Settings(_env_file=None, storage_root=str(tmp_path / "store"))
+    storage = Storage.from_settings(settings)
+    table = pa.table({"text": ["boulangerie"], "code": ["10.71C"]})
+    uri = storage.write_table(table, "transition/naf25/dataset.parquet")
+    assert feed_transition_dataset(settings, storage, "naf25", uri, 1, []) is None  # off
+    down = settings.model_copy(update={"mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}"})
+    feedback = feed_transition_dataset(down, storage, "naf25", uri, 1, ["naf25-b1"])
+    assert feedback is not None and feedback.logged == []
+    [warning] = feedback.warnings  # the file was read: the failure is the server's
+    assert "cannot be reached" in warning and "transition dataset naf25" in warning

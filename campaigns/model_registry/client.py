@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from campaigns.model_registry.options import RegistryOptions, VersionRef
 from campaigns.model_registry.records import (
@@ -76,6 +76,9 @@ class RegistryClient:
             "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, math.ceil(self.options.timeout))),
             "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
             "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
+            # MLflow writes "View run ... at URL" on standard output when a run ends: the
+            # commands print their own line, and a --json output must stay JSON.
+            "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
             "MLFLOW_TRACKING_USERNAME": self.options.username,
             "MLFLOW_TRACKING_PASSWORD": self.options.password,
             "MLFLOW_TRACKING_TOKEN": self.options.token,
@@ -256,13 +259,3 @@ class RegistryClient:
         logged.version_url = self.options.version_url(version.name, version.version)
         self.client.set_tag(logged.run_id, "registered_model_version", logged.registered)
         logged.version_tagged = self._tag_version(version, evaluation, logged)
-
-    def runs(self, kind: str | None = None) -> list[Any]:
-        """This experiment's finished runs (of one kind): what the registry holds of us."""
-        with self._environment():
-            query = f"tags.`campaigns.kind` = '{kind}'" if kind else ""
-            return [
-                r
-                for r in self.client.search_runs([self.experiment_id()], filter_string=query)
-                if r.info.status == "FINISHED"
-            ]

@@ -197,6 +197,17 @@ def test_gold_metrics_land_on_the_registered_version(
     assert f"run {latest.info.run_id} already logged" in out
     assert len(_runs(client, "gold-evaluation", finished_only=False)) == 2
 
+    # -- the trend: each version's accuracy by period, as a metric history ------------------
+    out = cli("trend", "--replicates", "100", "--json").stdout
+    assert json.loads(out)["rows"]  # the standard output stays JSON
+    [trend] = _runs(client, "trend")
+    history = client.get_metric_history(trend.info.run_id, "accuracy")
+    assert trend.data.tags["model_version"] == "1" and [m.step for m in history] == [0]
+    assert 0.5 < history[0].value <= 1.0  # 1 error in 9 coded units: about 0.9
+    assert "gold_trend_month_accuracy" in client.get_model_version(MODEL, "1").tags
+    cli("trend", "--replicates", "100")
+    assert len(_runs(client, "trend")) == 1
+
     # -- the training set as a dataset a training run can log as its input ------------------
     out = cli("training-set", CAMPAIGN).output
     assert "MLflow: run" in out and "logged" in out
@@ -275,5 +286,7 @@ def _model_version_page(url: str) -> str:
         page.get_by_text("gold_accuracy_95ci").first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "model-version.png"), full_page=True)
         text = page.inner_text("body")
+        page.get_by_text("gold_run_id").first.scroll_into_view_if_needed()  # the tag list scrolls
+        page.screenshot(path=str(ARTIFACTS / "model-version-run-link.png"))
         browser.close()
     return text

@@ -34,6 +34,7 @@ from campaigns.model_registry.options import RegistryOptions, VersionRef
 from campaigns.model_registry.records import (
     DATASET_CONTEXT_TAG,
     KEY_TAG,
+    OPTIONAL_VERSION_TAGS,
     SCOPE_TAG,
     DatasetRecord,
     Evaluation,
@@ -144,13 +145,9 @@ class RegistryClient:
         ours = evaluation.version_tags.get(f"{prefix}_date", "")
         if current.get(f"{prefix}_date", "") > ours:
             return False  # a newer evaluation's figures stay the latest
-        # Figures this record has not (an interval on a tiny sample) must not stay behind.
-        for stale in set(current) - set(evaluation.version_tags):
-            if stale.startswith(f"{prefix}_") and stale not in (
-                f"{prefix}_run_id",
-                f"{prefix}_run",
-            ):
-                self.client.delete_model_version_tag(version.name, version.version, stale)
+        optional = {f"{prefix}_{name}" for name in OPTIONAL_VERSION_TAGS}
+        for stale in sorted(optional & set(current) - set(evaluation.version_tags)):
+            self.client.delete_model_version_tag(version.name, version.version, stale)
         tags = {
             **evaluation.version_tags,
             f"{prefix}_run_id": logged.run_id,

@@ -36,6 +36,17 @@ DATASET_CONTEXT_TAG = "mlflow.data.context"
 # Figures a registered version is tagged with, by record kind (the first found wins).
 HEADLINE = "accuracy"
 _BOUNDS = (("", "estimate"), ("_ci_low", "ci_low"), ("_ci_high", "ci_high"))
+# Version tags an evaluation may leave out (no interval on a tiny sample, no role for a
+# champion): a newer evaluation removes those of an older one rather than leave them behind.
+OPTIONAL_VERSION_TAGS = (
+    "accuracy",
+    "accuracy_ci_low",
+    "accuracy_ci_high",
+    "accuracy_95ci",
+    "units",
+    "role",
+    "export_version",
+)
 
 
 @dataclass(frozen=True)

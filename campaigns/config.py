@@ -152,6 +152,43 @@ class Settings(BaseSettings):
         "(403 otherwise) and 'campaigns serve' listen on a non-loopback address: an open API, "
         "anyone on the network can act. Leave false.",
     )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking server (e.g. https://mlflow.example.org). Set: metrics, "
+        "compare, trend and the nightly run log an evaluation run per campaign and model "
+        "version and tag the registered version; training sets are logged as datasets. "
+        "Unset: nothing goes to MLflow.",
+    )
+    mlflow_tracking_username: str | None = Field(
+        default=None, description="User of an MLflow server with basic authentication."
+    )
+    mlflow_tracking_password: SecretStr | None = Field(
+        default=None, description="Password of that user."
+    )
+    mlflow_tracking_token: SecretStr | None = Field(
+        default=None, description="Bearer token of an MLflow server that takes one."
+    )
+    mlflow_experiment: str = Field(
+        default="annotation-campaigns",
+        description="MLflow experiment of the evaluation and dataset runs (created if missing).",
+    )
+    mlflow_model_name: str | None = Field(
+        default=None,
+        description="Registered model whose versions the logs' model_version names (matched "
+        "by name and version); a model_version 'NAME/VERSION' names its model itself.",
+    )
+    mlflow_version_match: Literal["name_version", "run_id"] = Field(
+        default="name_version",
+        description="How a logged model_version finds its registered version: 'name_version' "
+        "(version number of CAMPAIGNS_MLFLOW_MODEL_NAME) or 'run_id' (the MLflow run that "
+        "produced the version).",
+    )
+    mlflow_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds before an MLflow request (an artifact upload included) gives "
+        "up; an unreachable server is a warning, never a failed command.",
+    )
 
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind ``database_url``, if it is one (to create its folder)."""

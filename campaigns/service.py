@@ -575,10 +575,14 @@ class CampaignService:
         """Export every open campaign, then write a gold campaign's metrics (one failure never
         stops the others: ``campaigns.lifecycle.nightly``)."""
         from campaigns.lifecycle.nightly import run_nightly
+        from campaigns.model_registry.feedback import registry_lines
 
         return run_nightly(
             self.session,
             self.open_campaigns(),
             export=lambda c: self.export(c.id or 0),
             metrics=lambda c: self.metrics(c.id or 0, threshold=threshold),
+            after_metrics=lambda c, result: registry_lines(
+                self.settings, self.storage, self.session, c, result
+            ),
         )

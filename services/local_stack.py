@@ -536,3 +536,129 @@ def alive(pid: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+# -- MLflow --------------------------------------------------------------------------------
+@dataclass
+class MlflowServer:
+    url: str
+    backend_db: str
+    artifacts: str
+    pid: int
+    port: int
+    data_dir: str = ""
+    s3: S3Server | None = None  # the artifacts' S3 server, for restart()
+
+    def stop(self) -> None:
+        _stop(self.pid, timeout=20)
+
+    def restart(self) -> None:
+        """Start it again on the same database, artifacts and port (after :meth:`stop`)."""
+        again = start_mlflow(
+            Path(self.data_dir), artifacts_destination=self.artifacts, s3=self.s3, port=self.port
+        )
+        self.pid = again.pid
+
+    def env(self) -> dict[str, str]:
+        """The setting that points the project at this server."""
+        return {"CAMPAIGNS_MLFLOW_TRACKING_URI": self.url}
+
+
+def _mlflow_binary() -> str:
+    found = shutil.which("mlflow") or str(Path(sys.executable).parent / "mlflow")
+    if not Path(found).exists():
+        raise StackError("The MLflow server is missing: it comes with the project's dev extra.")
+    return found
+
+
+def mlflow_template_db() -> Path:
+    """A migrated, empty MLflow database, made once per MLflow version (50-90 s), then copied.
+
+    Its tables are created by MLflow's own store in a child process, as the server's first
+    start would, so each server starts on a copy without running the migrations again.
+    """
+    import tempfile
+    from importlib.metadata import version
+
+    folder = Path(tempfile.gettempdir()) / f"campaigns-mlflow-template-{version('mlflow')}"
+    db = folder / "mlflow.db"
+    if db.exists():
+        return db
+    folder.mkdir(parents=True, exist_ok=True)
+    building = folder / f"building-{os.getpid()}.db"
+    code = (
+        "import sys; from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore;"
+        "SqlAlchemyStore('sqlite:///' + sys.argv[1], sys.argv[2])"
+    )
+    _run_or_explain(
+        [sys.executable, "-c", code, str(building), str(folder / "artifacts")],
+        folder / "template.log",
+    )
+    building.replace(db)
+    return db
+
+
+def start_mlflow(
+    data_dir: Path,
+    *,
+    artifacts_destination: str | None = None,
+    s3: S3Server | None = None,
+    port: int | None = None,
+    timeout: float = 180,
+) -> MlflowServer:
+    """Start ``mlflow server`` on 127.0.0.1 with a SQLite backend (a copy of a migrated one).
+
+    Artifacts are proxied by the server (clients need no storage credentials) to
+    ``artifacts_destination``: ``s3://bucket/prefix`` on ``s3`` (the bucket must exist), or
+    a local folder under ``data_dir``. Restarting on the same ``data_dir`` and ``port`` keeps
+    the runs and the registry (a server stopped mid-run, then back).
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = data_dir / "mlflow.db"
+    if not db.exists():
+        shutil.copyfile(mlflow_template_db(), db)
+    destination = artifacts_destination or str(data_dir / "artifacts")
+    port = port or free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    # No background job runner (a second process importing all of MLflow): nothing here uses it.
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    if s3 is not None:
+        env |= {
+            "MLFLOW_S3_ENDPOINT_URL": s3.endpoint,
+            "AWS_ACCESS_KEY_ID": s3.access_key,
+            "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    log = data_dir / "mlflow.log"
+    process = subprocess.Popen(
+        [
+            _mlflow_binary(),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{db}",
+            "--serve-artifacts",
+            "--artifacts-destination",
+            destination,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=data_dir,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+    )
+    server = MlflowServer(
+        f"http://127.0.0.1:{port}", str(db), destination, process.pid, port, str(data_dir), s3
+    )
+    try:
+        _wait_http(f"{server.url}/health", process, log, timeout=timeout)
+    except StackError:
+        server.stop()
+        raise
+    return server

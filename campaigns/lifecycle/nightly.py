@@ -25,6 +25,8 @@ class NightlyOutcome:
     version: str | None = None
     metrics_tables: int = 0
     error: str | None = None
+    registry: list[str] = field(default_factory=list)
+    """What went to the model registry (MLflow), and its warnings."""
 
 
 @dataclass
@@ -42,8 +44,10 @@ def run_nightly(
     *,
     export: Callable[[Campaign], ExportSummary],
     metrics: Callable[[Campaign], CampaignMetrics],
+    after_metrics: Callable[[Campaign, CampaignMetrics], list[str]] | None = None,
 ) -> NightlyReport:
-    """``export`` each campaign, then ``metrics`` of a gold one with annotations."""
+    """``export`` each campaign, then ``metrics`` of a gold one with annotations, then
+    ``after_metrics`` with them (the model registry's feedback: lines to report)."""
     report = NightlyReport()
     for campaign in campaigns:
         outcome = NightlyOutcome(campaign=campaign.name)
@@ -54,7 +58,10 @@ def run_nightly(
             outcome.tasks_read = summary.tasks_read
             outcome.version = summary.version
             if campaign.kind == CampaignKind.GOLD and summary.annotations:
-                outcome.metrics_tables = len(metrics(campaign).written)
+                result = metrics(campaign)
+                outcome.metrics_tables = len(result.written)
+                if after_metrics is not None:
+                    outcome.registry = after_metrics(campaign, result)
         except CampaignError as err:
             session.rollback()
             outcome.error = err.one_line()

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from campaigns.state.enums import CampaignKind, SuggestionMode
 from services.cli import context
+from services.cli.registry_feedback import print_feedback
 
 
 def create(
@@ -182,14 +183,21 @@ def metrics(
 
     Example: campaigns metrics sept-gold --threshold 0.8
     """
+    from campaigns.model_registry.feedback import feed_gold_metrics
+
     with context.service() as service:
         result = service.metrics(
             campaign_ref, threshold=threshold, replicates=replicates, write=write
+        )
+        campaign = service.campaign(campaign_ref)
+        feedback = feed_gold_metrics(
+            service.settings, service.storage, service.session, campaign, result
         )
     if as_json:
         import json
 
         print(json.dumps(result.as_json(), indent=2, default=str))
+        print_feedback(feedback, warnings_only=True)
         return
     from services.cli.figures_table import print_metrics
 
@@ -200,6 +208,7 @@ def metrics(
             f"Wrote {len(result.written)} tables under {escape(root)}/metrics/ "
             f"(export {result.export_version})"
         )
+    print_feedback(feedback)
 
 
 def report(
@@ -357,6 +366,9 @@ def nightly(
                 f"{escape(o.campaign)}: {o.annotations} annotations, {o.tasks_read} tasks "
                 f"read, version {o.version}, {o.metrics_tables} metrics tables"
             )
+    for o in report.outcomes:
+        for line in o.registry:
+            context.console.print(f"{escape(o.campaign)}: {escape(line)}", highlight=False)
     for o in report.failed:
         context.err_console.print(f"[red]{escape(o.campaign)}: {escape(o.error or '')}[/]")
     if report.failed:

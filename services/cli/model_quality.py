@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from services.cli import context
+from services.cli.registry_feedback import print_feedback
 
 if TYPE_CHECKING:
     import httpx
@@ -367,6 +368,7 @@ def compare(
 
     from campaigns.errors import InvalidArgumentError
     from campaigns.lifecycle.compare import classifier_source, compare_campaign, table_source
+    from campaigns.model_registry.feedback import feed_comparison
 
     if (challenger is None) == (challenger_api is None):
         raise InvalidArgumentError(
@@ -417,14 +419,19 @@ def compare(
                 client.close()
         if report is not None:
             _write_comparison_report(service, campaign, result, report, threshold)
+        feedback = feed_comparison(
+            service.settings, service.storage, service.session, campaign, result
+        )
     if as_json:
         print(json.dumps(result.as_json(), indent=2, default=str))
+        print_feedback(feedback, warnings_only=True)
         return
     _print_comparison(result)
     for name, uri in result.written.items():
         context.console.print(f"Wrote {name}: {escape(uri)}", highlight=False)
     if report is not None:
         context.console.print(f"Report written to {escape(str(report))}", highlight=False)
+    print_feedback(feedback)
 
 
 def _read_parquet(service: Any, ref: str) -> Any:
@@ -572,6 +579,7 @@ def trend(
     """
     from campaigns.errors import InvalidArgumentError
     from campaigns.metrics.trend import PERIODS, campaign_trend
+    from campaigns.model_registry.feedback import feed_trend
 
     if period not in PERIODS:
         raise InvalidArgumentError(f"Unknown period {period!r}.", "Use --period month or week.")
@@ -588,6 +596,7 @@ def trend(
             replicates=replicates,
             write=write,
         )
+    feedback = feed_trend(context.settings(), result)
     if report is not None:
         from campaigns.metrics.report import render_page, trend_section
 
@@ -604,6 +613,7 @@ def trend(
             context.console.print(f"Wrote {escape(uri)}", highlight=False)
         if report is not None:
             context.console.print(f"Report written to {escape(str(report))}", highlight=False)
+    print_feedback(feedback, warnings_only=as_json)
     if result.alert and result.latest is not None and floor is not None:
         latest = result.latest
         context.err_console.print(

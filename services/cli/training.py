@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from services.cli import context
+from services.cli.registry_feedback import print_feedback
 
 
 def training_set(
@@ -31,8 +32,14 @@ def training_set(
 
     Example: campaigns training-set sept-gold --compare-with /data/train-2026-08.parquet
     """
+    from campaigns.model_registry.feedback import feed_training_set
+
     with context.service() as service:
         result, nomenclature = service.training_set(campaign_ref, compare_with=compare_with)
+        campaign = service.campaign(campaign_ref)
+        feedback = feed_training_set(
+            service.settings, service.storage, campaign, result, nomenclature
+        )
     context.console.print(
         f"Campaign [bold]{result.campaign_id}[/] (export {result.version}): {result.rows} "
         f"training rows ({escape(nomenclature)})\n  stored at {escape(result.uri)}"
@@ -42,6 +49,7 @@ def training_set(
             f"{result.conflicts} label conflict(s) with {escape(compare_with or '')}\n"
             f"  stored at {escape(result.conflicts_uri)}"
         )
+    print_feedback(feedback)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from campaigns.recoding.options import DEFAULT_FLOOR, DEFAULT_MIN_CONFIDENCE
 from services.cli import context
+from services.cli.registry_feedback import print_feedback
 from services.cli.transition import app
 
 CampaignArg = Annotated[
@@ -45,11 +46,20 @@ def dataset(
 
     Example: campaigns transition dataset naf2025-retail --min-confidence 0.6
     """
+    from campaigns.model_registry.feedback import feed_transition_dataset
     from campaigns.recoding.dataset import PROVENANCES
 
     with context.service() as service:
         result, files, batches = service.transition_dataset(
             name, min_confidence=min_confidence, folds=folds, seed=seed
+        )
+        feedback = feed_transition_dataset(
+            service.settings,
+            service.storage,
+            name,
+            files.dataset,
+            sum(result.counts.values()),
+            [c.name for b in batches for c in b.campaigns],
         )
     console = context.console
     total = sum(result.counts.values())
@@ -109,6 +119,7 @@ def dataset(
     )
     for note in result.notes:
         console.print(f"[yellow]Note:[/] {escape(note)}")
+    print_feedback(feedback)
 
 
 @app.command("next-batch")

@@ -77,7 +77,7 @@ LAYERS = (
     ("sampling",),
     ("labelstudio",),
     ("lifecycle",),
-    ("recoding",),
+    ("recoding", "model_registry"),
     ("service",),
     ("job_actions",),
 )

@@ -46,9 +46,15 @@ def check_bind(host: str, settings: Settings) -> str | None:
             "Set CAMPAIGNS_API_TOKEN, or serve on 127.0.0.1, or (knowingly) set "
             "CAMPAIGNS_API_ALLOW_OPEN=true.",
         )
+    if settings.api_allow_open:
+        return (
+            f"WARNING: the API on {host} is OPEN (no CAMPAIGNS_API_TOKEN, "
+            "CAMPAIGNS_API_ALLOW_OPEN=true): every request is accepted. Set "
+            "CAMPAIGNS_API_TOKEN before sharing it."
+        )
     return (
-        f"WARNING: the API on {host} is OPEN (no CAMPAIGNS_API_TOKEN): every request is "
-        "accepted. Set CAMPAIGNS_API_TOKEN before sharing it."
+        f"WARNING: no CAMPAIGNS_API_TOKEN: the API on {host} answers only this machine "
+        "(loopback clients; any other gets 403). Set CAMPAIGNS_API_TOKEN before sharing it."
     )
 
 
@@ -59,8 +65,9 @@ def serve(
 ) -> None:
     """Serve the campaign REST API (OpenAPI docs at /docs).
 
-    Without CAMPAIGNS_API_TOKEN the API is open: it then listens only on a loopback address
-    unless CAMPAIGNS_API_ALLOW_OPEN=true, and warns loudly either way. Label Studio's
+    Without CAMPAIGNS_API_TOKEN the API answers only loopback clients (others get 403) and
+    listens only on a loopback address, unless CAMPAIGNS_API_ALLOW_OPEN=true opens it
+    knowingly; it warns either way. Label Studio's
     webhooks authenticate with CAMPAIGNS_WEBHOOK_SECRET, never with the API token.
 
     Example: CAMPAIGNS_API_TOKEN=... campaigns serve --host 0.0.0.0 --port 8000

@@ -8,12 +8,12 @@ import pyarrow as pa
 import pytest
 
 from campaigns.errors import InputFormatError
+from campaigns.lifecycle.challenger import parse_responses
 from campaigns.lifecycle.challenger_answers import (
     codes_outside_nomenclature,
     printable,
     read_answers,
 )
-from campaigns.lifecycle.compare import parse_responses
 from nace_mapping import Nomenclature
 
 LEVELS = Nomenclature.builtin("naf2008").levels_table()

@@ -23,7 +23,7 @@ import pytest
 
 from campaigns.config import get_settings
 from campaigns.errors import InputFormatError, ServiceUnavailableError
-from campaigns.lifecycle.compare import predictions_from_classifier
+from campaigns.lifecycle.challenger import predictions_from_classifier
 from campaigns.state import crud
 from campaigns.state.models import CampaignCreate
 from campaigns.storage import Storage

@@ -35,6 +35,7 @@ from campaigns.metrics.class_scores import (
     section_confusion,
 )
 from campaigns.metrics.intervals import Variance, proportion_intervals
+from campaigns.metrics.reuse_check import reuse_check_agreement
 from campaigns.metrics.section_accuracy import with_section_accuracy
 from campaigns.metrics.threshold_curve import auto_coding_curve, with_census_rates
 from campaigns.metrics.traffic_totals import TrafficTotals
@@ -449,6 +450,9 @@ def compute_gold_metrics(
         levels,
     )
     statuses = gold.column("status").value_counts().to_pylist()
+    agreement = _safe_agreement(annotations)
+    reuse = reuse_summary(gold, sample)
+    reuse["check"] = reuse_check_agreement(gold, agreement.get("percent_agreement"))
     has_score = "score" in gold.column_names
     summary: dict[str, Any] = {
         "design": design,
@@ -461,11 +465,11 @@ def compute_gold_metrics(
         },
         "macro_f1": macro_f1(per_class),
         "expected_calibration_error": expected_calibration_error(gold) if has_score else None,
-        "agreement": _safe_agreement(annotations),
+        "agreement": agreement,
         "coverage": covered,
         "annotation_order": order,
         "calibration": calibration_summary(gold, threshold=threshold, totals=totals),
-        "reuse": reuse_summary(gold),
+        "reuse": reuse,
         "frame": frame or {},
         # Experts' "unsure" flag: reported, the annotation still counts (an expert's code).
         "unsure_annotations": (

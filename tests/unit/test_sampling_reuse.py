@@ -125,5 +125,11 @@ def test_a_new_sample_reuses_earlier_gold_and_keeps_the_whole_window(local_env, 
     # What the CLI says of it, after the figures.
     out = cli("metrics", "second", "--no-write").output
     assert f"{n} unit(s) reuse an earlier campaign's gold label for the same text" in out
+    assert (
+        f"Reuse checked on {checks} unit(s) coded by experts: the reused label agrees on "
+        f"{checks} (100.0%" in out
+    )
+    assert "conflicting earlier gold" not in out
+    assert "less often than experts agree" not in out
     assert "Intervals calibrated to the window's traffic totals" in out
     assert "left out" not in out

@@ -424,12 +424,15 @@ def compute_gold_metrics(
     Weights are those of the units annotated so far (:func:`reweight_to_annotated`); with the
     sample's ``strata`` table, the summary says which strata are covered. Units reusing an
     earlier gold label (``gold_provenance`` ``reused``) count as annotated, with the same
-    weights. With the window's traffic ``totals`` the headline is calibrated and the
-    automatic-coding rate a census figure (:func:`headline_proportions`); ``frame`` (what the
-    sample's frame kept of the window) is reported as it is. With the ``sample`` table (every
-    drawn unit, annotated or not), the summary's ``annotation_order`` tests whether the units
-    annotated so far differ from the rest in confidence or section within strata, and the
-    weights are adjusted within confidence groups (:mod:`campaigns.metrics.nonresponse`).
+    weights; the summary's ``reuse`` counts them, the drawn units whose earlier gold conflicted
+    and the ``check`` units, whose experts' code is compared with the reused label
+    (:mod:`campaigns.metrics.reuse_check`). With the window's traffic ``totals`` the headline
+    is calibrated and the automatic-coding rate a census figure (:func:`headline_proportions`);
+    ``frame`` (what the sample's frame kept of the window) is reported as it is. With the
+    ``sample`` table (every drawn unit, annotated or not), the summary's ``annotation_order``
+    tests whether the units annotated so far differ from the rest in confidence or section
+    within strata, and the weights are adjusted within confidence groups
+    (:mod:`campaigns.metrics.nonresponse`).
     """
     covered = coverage(gold, strata)
     order = annotation_order(gold, sample, levels)

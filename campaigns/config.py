@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         description="Target half-width of a gold campaign's 95% accuracy interval, for "
         "'campaigns progress' when neither --margin nor the sample's plan gives one.",
     )
+    reuse_check_share: float = Field(
+        default=0.1,
+        gt=0.0,
+        le=1.0,
+        description="Share of the drawn units that could reuse an earlier gold label sent to "
+        "experts anyway (seeded, at least one), so 'campaigns metrics' measures how often the "
+        "reused label agrees with a fresh expert code.",
+    )
     challenger_max_body_bytes: int = Field(
         default=20_000_000,
         ge=1_000,

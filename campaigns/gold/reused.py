@@ -1,9 +1,12 @@
 """Gold labels reused across campaigns: the provenance column and the tables it shapes.
 
-A drawn unit whose normalised text already has a gold label reuses it (``gold_provenance``
-``reused``, see :mod:`campaigns.sampling.reuse` for why the frame stays the whole window): the
-gold store adds those units to a campaign's gold (:func:`with_reused_gold`), and the metrics
-report their share (:func:`reuse_summary`). Tables in, tables out: nothing here reads storage.
+A drawn unit whose normalised text and context already have one unanimous gold label reuses
+it (``gold_provenance`` ``reused``, see :mod:`campaigns.sampling.reuse` for why the frame stays
+the whole window and when a label is reused): the gold store adds those units to a campaign's
+gold (:func:`with_reused_gold`), and the metrics report their share, the units sent to
+experts because earlier labels conflicted, and the ``check`` units, coded by experts although
+they could have reused a label (:func:`reuse_summary`). Tables in, tables out: nothing here
+reads storage.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ import pyarrow.compute as pc
 PROVENANCE = "gold_provenance"
 NEW = "new"
 REUSED = "reused"
+CHECK = "check"
+"""A unit that could have reused a label, sent to experts to measure reuse."""
+CONFLICT = "earlier_gold_conflict"
+"""True for a unit whose text and context had disagreeing earlier gold labels."""
 REUSABLE_STATUSES = ("coded", "cannot_code")
 _COLUMNS = ("reused_gold_code", "reused_status", "reused_from_campaign")
 
@@ -41,10 +48,24 @@ def with_reused_gold(gold: pa.Table, sample: pa.Table, campaign_id: int) -> pa.T
     )
 
 
-def reuse_summary(gold: pa.Table) -> dict[str, float | int]:
-    """Units whose gold label was reused: their count, share of units and of the weight."""
+def _count(table: pa.Table | None, column: str, value: object) -> int:
+    if table is None or column not in table.column_names:
+        return 0
+    return int(pc.sum(pc.equal(table.column(column), value).fill_null(False)).as_py() or 0)
+
+
+def reuse_summary(gold: pa.Table, sample: pa.Table | None = None) -> dict[str, float | int]:
+    """Units whose gold label was reused: their count, share of units and of the weight; the
+    drawn units sent to experts because earlier labels conflicted (``conflicts``) and those
+    sent as a check of reuse (``check_units``), counted in ``sample`` (every drawn unit) when
+    given, else in the gold."""
+    drawn = sample if sample is not None else gold
+    counts = {
+        "conflicts": _count(drawn, CONFLICT, True),
+        "check_units": _count(drawn, PROVENANCE, CHECK),
+    }
     if gold.num_rows == 0 or PROVENANCE not in gold.column_names:
-        return {"units": 0, "share_of_units": 0.0, "weighted_share": 0.0}
+        return {"units": 0, "share_of_units": 0.0, "weighted_share": 0.0, **counts}
     reused = pc.equal(gold.column(PROVENANCE), REUSED).fill_null(False)
     units = int(pc.sum(reused).as_py() or 0)
     weight = gold.column("weight") if "weight" in gold.column_names else None
@@ -56,4 +77,5 @@ def reuse_summary(gold: pa.Table) -> dict[str, float | int]:
         "units": units,
         "share_of_units": units / gold.num_rows,
         "weighted_share": float(weighted),
+        **counts,
     }

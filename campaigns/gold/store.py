@@ -29,6 +29,7 @@ GOLD = "gold.parquet"
 _EARLIER = pa.schema(
     [
         ("text_norm", pa.string()),
+        ("context", pa.string()),
         ("reused_gold_code", pa.string()),
         ("reused_status", pa.string()),
         ("reused_from_campaign", pa.int64()),
@@ -157,8 +158,17 @@ def latest_annotations(
     return teams if teams is not None else _latest_file(storage, campaign, ANNOTATIONS)
 
 
+def _contexts(gold: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """The context the experts saw (a JSON string), nulls where the gold has none."""
+    if "context" in gold.column_names and pa.types.is_string(gold.schema.field("context").type):
+        return gold.column("context")
+    return pa.nulls(gold.num_rows, pa.string())
+
+
 def earlier_gold(session: Session, storage: Storage) -> pa.Table:
-    """``text_norm`` and its gold label from the latest export of every gold campaign."""
+    """``text_norm``, ``context`` and their gold label from the latest export of every gold
+    campaign: coded and cannot-be-coded labels, and the experts' ties (``disagreement``), so
+    that reuse sees where earlier experts could not agree."""
     parts = []
     campaigns = session.exec(
         select(Campaign).where(Campaign.kind == CampaignKind.GOLD, Campaign.parent_id.is_(None))
@@ -176,6 +186,7 @@ def earlier_gold(session: Session, storage: Storage) -> pa.Table:
             pa.table(
                 [
                     gold.column("text_norm"),
+                    _contexts(gold),
                     gold.column("gold_code"),
                     gold.column("status"),
                     pa.array([campaign.id] * gold.num_rows, pa.int64()),
@@ -186,7 +197,7 @@ def earlier_gold(session: Session, storage: Storage) -> pa.Table:
     if not parts:
         return _EARLIER.empty_table()
     table = pa.concat_tables(parts)
-    statuses = pa.array(REUSABLE_STATUSES)
+    statuses = pa.array([*REUSABLE_STATUSES, "disagreement"])
     return table.filter(
         pc.and_(pc.is_in(table.column("reused_status"), statuses), pc.is_valid(table["text_norm"]))
     )

@@ -35,6 +35,7 @@ from campaigns.metrics.class_scores import (
     section_confusion,
 )
 from campaigns.metrics.intervals import Variance, proportion_intervals
+from campaigns.metrics.reuse_check import reuse_check_agreement
 from campaigns.metrics.section_accuracy import with_section_accuracy
 from campaigns.metrics.threshold_curve import auto_coding_curve, with_census_rates
 from campaigns.metrics.traffic_totals import TrafficTotals
@@ -423,12 +424,15 @@ def compute_gold_metrics(
     Weights are those of the units annotated so far (:func:`reweight_to_annotated`); with the
     sample's ``strata`` table, the summary says which strata are covered. Units reusing an
     earlier gold label (``gold_provenance`` ``reused``) count as annotated, with the same
-    weights. With the window's traffic ``totals`` the headline is calibrated and the
-    automatic-coding rate a census figure (:func:`headline_proportions`); ``frame`` (what the
-    sample's frame kept of the window) is reported as it is. With the ``sample`` table (every
-    drawn unit, annotated or not), the summary's ``annotation_order`` tests whether the units
-    annotated so far differ from the rest in confidence or section within strata, and the
-    weights are adjusted within confidence groups (:mod:`campaigns.metrics.nonresponse`).
+    weights; the summary's ``reuse`` counts them, the drawn units whose earlier gold conflicted
+    and the ``check`` units, whose experts' code is compared with the reused label
+    (:mod:`campaigns.metrics.reuse_check`). With the window's traffic ``totals`` the headline
+    is calibrated and the automatic-coding rate a census figure (:func:`headline_proportions`);
+    ``frame`` (what the sample's frame kept of the window) is reported as it is. With the
+    ``sample`` table (every drawn unit, annotated or not), the summary's ``annotation_order``
+    tests whether the units annotated so far differ from the rest in confidence or section
+    within strata, and the weights are adjusted within confidence groups
+    (:mod:`campaigns.metrics.nonresponse`).
     """
     covered = coverage(gold, strata)
     order = annotation_order(gold, sample, levels)
@@ -449,6 +453,9 @@ def compute_gold_metrics(
         levels,
     )
     statuses = gold.column("status").value_counts().to_pylist()
+    agreement = _safe_agreement(annotations)
+    reuse = reuse_summary(gold, sample)
+    reuse["check"] = reuse_check_agreement(gold, agreement.get("percent_agreement"))
     has_score = "score" in gold.column_names
     summary: dict[str, Any] = {
         "design": design,
@@ -461,11 +468,11 @@ def compute_gold_metrics(
         },
         "macro_f1": macro_f1(per_class),
         "expected_calibration_error": expected_calibration_error(gold) if has_score else None,
-        "agreement": _safe_agreement(annotations),
+        "agreement": agreement,
         "coverage": covered,
         "annotation_order": order,
         "calibration": calibration_summary(gold, threshold=threshold, totals=totals),
-        "reuse": reuse_summary(gold),
+        "reuse": reuse,
         "frame": frame or {},
         # Experts' "unsure" flag: reported, the annotation still counts (an expert's code).
         "unsure_annotations": (

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlmodel import Session, select
 
+from campaigns.config import get_settings
 from campaigns.duck import connect
 from campaigns.gold.reused import PROVENANCE, REUSED
 from campaigns.gold.store import earlier_gold
@@ -67,11 +68,14 @@ def draw_sample(
     seed: int,
     design: Design | None = None,
     sections: pa.Table | None = None,
+    check_share: float | None = None,
 ) -> Sample:
     """Draw ``design`` (default: simple random) from the window; store and record it.
 
-    The frame is the whole window: a drawn unit whose normalised text already has a gold label
-    reuses it (``campaigns.sampling.reuse``). A design with ``exclude_previous`` leaves out the
+    The frame is the whole window: a drawn unit whose normalised text and context already have
+    one unanimous gold label reuses it, but for a seeded ``check_share`` of them (default: the
+    ``reuse_check_share`` setting) sent to experts to measure reuse
+    (``campaigns.sampling.reuse``). A design with ``exclude_previous`` leaves out the
     units of earlier campaigns (same request id or same normalised text) instead, and the share
     of the window so removed is stored beside the sample (:func:`load_frame`). Drawing the
     same window, design and seed again is a no-op.
@@ -98,7 +102,8 @@ def draw_sample(
         )
         table = result.table.append_column("sample_id", [[sample_id] * result.table.num_rows])
         if not design.exclude_previous and "text_norm" in table.column_names:
-            table = mark_reused(table, earlier_gold(session, storage))
+            share = get_settings().reuse_check_share if check_share is None else check_share
+            table = mark_reused(table, earlier_gold(session, storage), seed=seed, check_share=share)
         reused = (
             int(pc.sum(pc.equal(table.column(PROVENANCE), REUSED)).as_py() or 0)
             if PROVENANCE in table.column_names

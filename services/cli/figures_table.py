@@ -32,6 +32,34 @@ def _fmt(p: dict[str, Any]) -> tuple[str, str, str, str]:
     )
 
 
+def print_reuse_checks(console: Console, reuse: dict[str, Any]) -> None:
+    """Drawn units whose earlier gold conflicted, and how the reused labels fared when checked."""
+    if reuse.get("conflicts"):
+        console.print(
+            f"{reuse['conflicts']} drawn units had conflicting earlier gold: sent to experts."
+        )
+    check = reuse.get("check") or {}
+    if check.get("checked"):
+        line = (
+            f"Reuse checked on {check['checked']} unit(s) coded by experts: the reused label "
+            f"agrees on {check['agreeing']} ({check['agreement']:.1%}, 95% CI "
+            f"{check['ci_low']:.1%}-{check['ci_high']:.1%})"
+        )
+        iaa = check.get("inter_annotator_agreement")
+        line += "." if iaa is None else f"; experts agree with each other on {iaa:.1%} of pairs."
+        console.print(line)
+        if check.get("below_inter_annotator"):
+            console.print(
+                "[yellow]Reused labels agree with a fresh expert less often than experts agree "
+                "with each other: reused gold may be wrong for some texts; draw the next sample "
+                "with --exclude-previous or annotate the reused units.[/]"
+            )
+    elif reuse.get("check_units"):
+        console.print(
+            f"{reuse['check_units']} unit(s) sent to experts to check reuse: none coded yet."
+        )
+
+
 def print_annotation_order(console: Console, order: dict[str, Any]) -> None:
     """The test of the annotated units against the rest; a warning when it fails."""
     if not order.get("tested"):
@@ -97,6 +125,7 @@ def print_metrics(console: Console, metrics: GoldMetrics) -> None:
             f"({reuse['share_of_units']:.0%} of the units, {reuse['weighted_share']:.0%} of the "
             "weight): not sent to experts."
         )
+    print_reuse_checks(console, reuse)
     frame = summary.get("frame") or {}
     if frame.get("excluded_requests"):
         console.print(

@@ -72,7 +72,8 @@ ExcludePrevious = Annotated[
         help="Leave out units (same request or same text) of earlier campaigns, the old "
         "behaviour: the frame shrinks to the window minus them (the excluded share is "
         "reported). By default the whole window is the frame and a drawn text that already "
-        "has a gold code reuses it.",
+        "has one unanimous gold code in the same context reuses it (a seeded share, "
+        "CAMPAIGNS_REUSE_CHECK_SHARE, still goes to experts to measure reuse).",
     ),
 ]
 

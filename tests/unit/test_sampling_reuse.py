@@ -6,6 +6,7 @@ the earlier campaign is written as the export step writes it, without Label Stud
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pyarrow as pa
@@ -64,20 +65,32 @@ def test_a_new_sample_reuses_earlier_gold_and_keeps_the_whole_window(local_env, 
         first = draw_sample(session, storage, WINDOW, size=300, seed=1)
         earlier = crud.add_campaign(session, CampaignCreate(name="first", sample_id=first.id))
         _write_export(storage, session, earlier, load_sample_table(storage, first))
-        texts = set(load_sample_table(storage, first).column("text_norm").to_pylist())
+        first_units = load_sample_table(storage, first).to_pylist()
+        codes: dict[tuple[str, str | None], set[str]] = {}
+        for unit in first_units:
+            codes.setdefault((unit["text_norm"], unit["context"]), set()).add(
+                unit["predicted_code"]
+            )
 
         design = Design(confidence_edges=(0.5, 0.8))
         second = draw_sample(session, storage, WINDOW, size=400, seed=2, design=design)
         table = load_sample_table(storage, second)
-        reused = pc.equal(table.column("gold_provenance"), "reused")
-        expected = [t in texts for t in table.column("text_norm").to_pylist()]
-        assert reused.to_pylist() == expected
+        keys = list(zip(table["text_norm"].to_pylist(), table["context"].to_pylist(), strict=True))
+        # A text reuses its gold only in the context the experts saw, when that gold is one.
+        expected = [len(codes.get(key, ())) == 1 for key in keys]
+        conflicting = [len(codes.get(key, ())) > 1 for key in keys]
+        provenance = table.column("gold_provenance").to_pylist()
+        assert [p in ("reused", "check") for p in provenance] == expected
+        assert table.column("earlier_gold_conflict").to_pylist() == conflicting
+        checks = provenance.count("check")
+        assert checks == math.ceil(0.1 * sum(expected))
         assert 0 < sum(expected) < table.num_rows
-        # Only new texts go to experts.
-        assert units_to_annotate(table).num_rows == table.num_rows - sum(expected)
+        n = provenance.count("reused")
+        # Only new texts and the check units go to experts.
+        assert units_to_annotate(table).num_rows == table.num_rows - n
         frame = load_frame(storage, second)
         assert frame["excluded_requests"] == 0 and frame["frame_requests"] == second.population_size
-        assert frame["reused_units"] == sum(expected)
+        assert frame["reused_units"] == n
 
         # The old behaviour, explicit: the frame shrinks, and by how much is kept.
         excluding = Design(confidence_edges=(0.5, 0.8), exclude_previous=True)
@@ -93,11 +106,15 @@ def test_a_new_sample_reuses_earlier_gold_and_keeps_the_whole_window(local_env, 
         # Every reader of the campaign's gold (metrics, trend, compare) sees the reused units.
         gold = latest_gold(storage, campaign, session)
         assert gold.num_rows == table.num_rows
-        assert pc.sum(pc.equal(gold["gold_provenance"], "reused")).as_py() == sum(expected)
+        assert pc.sum(pc.equal(gold["gold_provenance"], "reused")).as_py() == n
         result = campaign_metrics(session, storage, settings, campaign, replicates=20, write=False)
         summary = result.metrics.summary
         assert summary["units_annotated"] == table.num_rows
-        assert summary["reuse"]["units"] == sum(expected)
+        assert summary["reuse"]["units"] == n
+        assert summary["reuse"]["conflicts"] == sum(conflicting)
+        # The check units were coded with the model's code, as the reused gold says: agreement.
+        check = summary["reuse"]["check"]
+        assert check["checked"] == checks and check["agreeing"] == checks
         assert summary["calibration"]["applied"] is True
         figures = summary["figures"]
         rate = figures["auto_coding_rate"]
@@ -107,7 +124,12 @@ def test_a_new_sample_reuses_earlier_gold_and_keeps_the_whole_window(local_env, 
 
     # What the CLI says of it, after the figures.
     out = cli("metrics", "second", "--no-write").output
-    n = sum(expected)
     assert f"{n} unit(s) reuse an earlier campaign's gold label for the same text" in out
+    assert (
+        f"Reuse checked on {checks} unit(s) coded by experts: the reused label agrees on "
+        f"{checks} (100.0%" in out
+    )
+    assert "conflicting earlier gold" not in out
+    assert "less often than experts agree" not in out
     assert "Intervals calibrated to the window's traffic totals" in out
     assert "left out" not in out

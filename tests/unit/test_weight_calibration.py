@@ -198,36 +198,41 @@ def test_calibration_is_refused_when_the_strata_do_not_cover_the_window():
 def test_reused_gold_labels_skip_the_experts_and_count_in_the_figures():
     sample = pa.table(
         {
-            "request_id": ["a", "b", "c", "d"],
-            "text_norm": ["bakery", "plumber", "bakery shop", "taxi"],
-            "predicted_code": ["10.71C", "43.22A", "10.71C", "49.32Z"],
-            "weight": [10.0, 10.0, 10.0, 30.0],
+            "request_id": ["a", "b", "c", "d", "e"],
+            "text_norm": ["bakery", "plumber", "bakery shop", "taxi", "florist"],
+            "predicted_code": ["10.71C", "43.22A", "10.71C", "49.32Z", "47.76Z"],
+            "weight": [10.0, 10.0, 10.0, 30.0, 20.0],
         }
     )
     earlier = pa.table(
         {
-            "text_norm": ["bakery", "taxi", "taxi"],
-            "reused_gold_code": ["10.71C", "49.31Z", "49.32Z"],
-            "reused_status": ["coded", "coded", "coded"],
-            "reused_from_campaign": pa.array([1, 1, 2], pa.int64()),
+            "text_norm": ["bakery", "taxi", "taxi", "florist"],
+            "reused_gold_code": ["10.71C", "49.31Z", "49.32Z", "47.76Z"],
+            "reused_status": ["coded", "coded", "coded", "coded"],
+            "reused_from_campaign": pa.array([1, 1, 2, 2], pa.int64()),
         }
     )
-    marked = mark_reused(sample, earlier)
-    assert marked.column("request_id").to_pylist() == ["a", "b", "c", "d"]
-    assert marked.column("gold_provenance").to_pylist() == ["reused", "new", "new", "reused"]
-    assert marked.column("reused_gold_code").to_pylist()[3] == "49.32Z"  # the latest campaign
-    assert units_to_annotate(marked).column("request_id").to_pylist() == ["b", "c"]
-    exported = marked.filter(pa.array([False, True, False, False])).drop_columns(
+    marked = mark_reused(sample, earlier, seed=0)
+    assert marked.column("request_id").to_pylist() == ["a", "b", "c", "d", "e"]
+    # "taxi": the earlier campaigns disagree, so experts code it; of the two reusable units,
+    # one (seeded) goes to experts as a check of reuse.
+    provenance = marked.column("gold_provenance").to_pylist()
+    assert provenance == ["reused", "new", "new", "new", "check"]
+    assert marked.column("earlier_gold_conflict").to_pylist() == [False] * 3 + [True, False]
+    assert marked.column("reused_gold_code").to_pylist() == ["10.71C", None, None, None, "47.76Z"]
+    assert units_to_annotate(marked).column("request_id").to_pylist() == ["b", "c", "d", "e"]
+    exported = marked.filter(pa.array([False, True, False, True, False])).drop_columns(
         ["reused_gold_code", "reused_status", "reused_from_campaign"]
     )
-    exported = exported.append_column("n_annotations", pa.array([1], pa.int64()))
-    exported = exported.append_column("status", pa.array(["coded"]))
-    exported = exported.append_column("gold_code", pa.array(["43.22A"]))
-    exported = exported.append_column("campaign_id", pa.array([3], pa.int64()))
+    exported = exported.append_column("n_annotations", pa.array([1, 1], pa.int64()))
+    exported = exported.append_column("status", pa.array(["coded", "coded"]))
+    exported = exported.append_column("gold_code", pa.array(["43.22A", "49.32Z"]))
+    exported = exported.append_column("campaign_id", pa.array([3, 3], pa.int64()))
     gold = with_reused_gold(exported, marked, 3)
     assert sorted(gold.column("request_id").to_pylist()) == ["a", "b", "d"]
-    assert gold.column("n_annotations").to_pylist() == [1, 0, 0]
-    summary = reuse_summary(gold)
-    assert summary["units"] == 2
-    assert summary["share_of_units"] == pytest.approx(2 / 3)
-    assert summary["weighted_share"] == pytest.approx(40 / 50)
+    assert gold.column("n_annotations").to_pylist() == [1, 1, 0]
+    summary = reuse_summary(gold, marked)
+    assert summary["units"] == 1
+    assert summary["share_of_units"] == pytest.approx(1 / 3)
+    assert summary["weighted_share"] == pytest.approx(10 / 50)
+    assert summary["conflicts"] == 1 and summary["check_units"] == 1

@@ -21,6 +21,10 @@ training set (rows without a code have a null ``code``: filter on ``provenance``
 The heavy parts run where they are cheap: joins and unions in DuckDB over Arrow, features in
 Arrow and sparse matrices, and the model predicts each distinct (old code, text, context)
 once (training sets repeat their texts a lot).
+
+Why over 500 lines: the dataset is one pass over the transition's rows (univocal, expert,
+predicted, to_expert) and the split per old code that goes with it; the candidate model,
+its evaluation and the batches live in their own modules.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What goes to MLflow, how a model_version finds its registered version, and the failure
 modes: a closed port and a server refusing the credentials are warnings, never errors.
 
-The MLflow server itself is exercised in tests/integration/test_model_registry.py."""
+The MLflow server itself is exercised in tests/integration/test_model_registry_server.py."""
 
 from __future__ import annotations
 

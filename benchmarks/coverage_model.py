@@ -132,3 +132,27 @@ def design_weights(
     totals = np.array([SIZES.sum()]) if design == "srs" else SIZES
     annotated = np.bincount(h, minlength=totals.size)
     return h, totals[h] / annotated[h], annotated[h] / totals[h]
+
+
+ORDER_NOISE = 0.25
+"""Most-confident-first annotation: the confidence percentile plus a normal noise of this sd."""
+
+
+def annotated_half(
+    rng: np.random.Generator, confidence: np.ndarray, strata: np.ndarray, order: str
+) -> np.ndarray:
+    """Half of each stratum annotated: at random, most-confident-first (confidence percentile
+    plus a normal noise of sd 0.25), or strictly sorted (no unit below the median annotated)."""
+    key = rng.random(confidence.size)
+    if order != "random":
+        percentile = np.empty(confidence.size)
+        for h in np.unique(strata):
+            inside = np.flatnonzero(strata == h)
+            percentile[inside] = np.argsort(np.argsort(confidence[inside])) / inside.size
+        noise = 0.0 if order == "sorted" else ORDER_NOISE
+        key = -(percentile + rng.normal(0.0, noise, confidence.size))
+    chosen = np.zeros(confidence.size, bool)
+    for h in np.unique(strata):
+        inside = np.flatnonzero(strata == h)
+        chosen[inside[np.argsort(key[inside])[: inside.size // 2]]] = True
+    return chosen

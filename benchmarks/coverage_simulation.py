@@ -55,6 +55,7 @@ from benchmarks.coverage_model import (
     N_SAMPLE,
     SIZES,
     allocation,
+    annotated_half,
     confidence_population,
     design_weights,
     draw,
@@ -375,7 +376,6 @@ def main_choice(runs: int, seed: int) -> None:
 
 
 ORDER_OFFSETS = np.array([3.8, 2.0, 1.2, 0.4])
-ORDER_NOISE = 0.25
 ORDERS = ("random", "most-confident-first", "sorted")
 ORDER_FIGURES = ("accuracy", "auto-coded part", "manual part")
 
@@ -394,26 +394,6 @@ def order_population() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def order_domains(stratum: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones(stratum.size, bool), stratum == 0, stratum > 0])
-
-
-def annotated_half(
-    rng: np.random.Generator, confidence: np.ndarray, strata: np.ndarray, order: str
-) -> np.ndarray:
-    """Half of each stratum annotated: at random, most-confident-first (confidence percentile
-    plus a normal noise of sd 0.25), or strictly sorted (no unit below the median annotated)."""
-    key = rng.random(confidence.size)
-    if order != "random":
-        percentile = np.empty(confidence.size)
-        for h in np.unique(strata):
-            inside = np.flatnonzero(strata == h)
-            percentile[inside] = np.argsort(np.argsort(confidence[inside])) / inside.size
-        noise = 0.0 if order == "sorted" else ORDER_NOISE
-        key = -(percentile + rng.normal(0.0, noise, confidence.size))
-    chosen = np.zeros(confidence.size, bool)
-    for h in np.unique(strata):
-        inside = np.flatnonzero(strata == h)
-        chosen[inside[np.argsort(key[inside])[: inside.size // 2]]] = True
-    return chosen
 
 
 def simulate_order(runs: int, seed: int) -> dict[tuple[str, str], dict[str, np.ndarray]]:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pytest
 from scipy.special import expit
 
+from benchmarks.coverage_model import annotated_half
 from campaigns.metrics.gold_metrics import annotation_order, reweight_to_annotated
 from campaigns.metrics.intervals import design_intervals
 from campaigns.metrics.nonresponse import annotation_order_test, group_adjustment
@@ -34,7 +35,6 @@ OFFSETS = np.array([3.8, 2.0, 1.2, 0.4])
 SLOPE = 3.0
 N_SAMPLE = 400
 RUNS = 400
-ORDER_NOISE = 0.25
 
 
 @cache
@@ -74,26 +74,6 @@ def draw(rng: np.random.Generator, design: str) -> tuple[np.ndarray, np.ndarray]
     )
     stratum, _, _, _ = population()
     return rows, stratum[rows]
-
-
-def annotated_half(
-    rng: np.random.Generator, confidence: np.ndarray, strata: np.ndarray, order: str
-) -> np.ndarray:
-    """Which drawn units are annotated: half of each stratum, at random or most-confident-
-    first (confidence percentile within the stratum plus noise, the highest first)."""
-    key = rng.random(confidence.size)
-    if order != "random":
-        percentile = np.empty(confidence.size)
-        for h in np.unique(strata):
-            inside = np.flatnonzero(strata == h)
-            percentile[inside] = np.argsort(np.argsort(confidence[inside])) / inside.size
-        noise = 0.0 if order == "sorted" else ORDER_NOISE
-        key = -(percentile + rng.normal(0.0, noise, confidence.size))
-    chosen = np.zeros(confidence.size, bool)
-    for h in np.unique(strata):
-        inside = np.flatnonzero(strata == h)
-        chosen[inside[np.argsort(key[inside])[: inside.size // 2]]] = True
-    return chosen
 
 
 @cache
